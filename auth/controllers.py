@@ -1,0 +1,100 @@
+"""Sign-in, callback and sign-out: the OIDC relying party's three routes."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect
+
+from auth.guards import PUBLIC
+from auth.oidc import OidcClient, OidcError
+from auth.sessions import LOGIN_COOKIE, Principal, SessionManager
+
+log = logging.getLogger("auth")
+
+ROLES = {"person": "person", "employer": "legal_entity"}
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no ``//`` or back-slash tricks."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 300:
+        return "/"
+    return value
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    kind = claims.get("identity_type")
+    if kind == "person":
+        return Principal(sub=str(claims["sub"]), role="person", name=str(claims.get("name", "")),
+                         id_type=claims.get("id_type"), id_number=claims.get("id_number"),
+                         phone=claims.get("phone_number"))
+    if kind == "legal_entity":
+        return Principal(sub=str(claims["sub"]), role="employer", name=str(claims.get("name", "")),
+                         uscc=claims.get("uscc"), agent_name=claims.get("agent_name"))
+    raise OidcError("unknown identity type")
+
+
+def _login_failed(sessions: SessionManager) -> Response[str]:
+    page = (
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'><title>登录未完成</title></head>"
+        "<body style='font-family:system-ui,sans-serif;padding:24px;line-height:1.6'>"
+        f"<h1 style='font-size:20px'>{html.escape('登录未完成')}</h1>"
+        "<p>登录信息已失效或校验未通过，为保护您的信息安全，请重新登录。</p>"
+        "<p><a href='/'>返回首页重新登录</a></p></body></html>"
+    )
+    return Response(page, status_code=400, media_type="text/html",
+                     cookies=[sessions.expired_cookie(), sessions.expired_login_cookie()])
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    opt = PUBLIC
+    include_in_schema = True
+
+    @get("/login", operation_id="login", summary="Start signing in (302 to the provider)")
+    async def login(self, request: Request[Any, Any, Any], role: str = "person", next: str | None = None,
+                    login_hint: str | None = None) -> Redirect:
+        oidc: OidcClient = request.app.state.oidc
+        sessions: SessionManager = request.app.state.sessions
+        identity_type = ROLES.get(role, "person")
+        auth = await oidc.authorization_request(login_hint=login_hint, identity_type=identity_type)
+        cookie = await sessions.begin_login(auth.state, auth.nonce, auth.code_verifier, safe_next(next))
+        return Redirect(auth.url, status_code=302, cookies=[cookie])
+
+    @get("/callback", operation_id="loginCallback", summary="Where the provider returns")
+    async def callback(self, request: Request[Any, Any, Any], state: str = "", code: str = "",
+                       error: str | None = None) -> Response[Any]:
+        oidc: OidcClient = request.app.state.oidc
+        sessions: SessionManager = request.app.state.sessions
+        await sessions.destroy(request.cookies.get(sessions.settings.cookie_name))
+        login = await sessions.finish_login(state, request.cookies.get(LOGIN_COOKIE))
+        if login is None or error or not code:
+            log.warning("sign-in refused: state or error", extra={"event": {"reason": error or "state"}})
+            return _login_failed(sessions)
+        try:
+            tokens = await oidc.exchange_code(code, login.code_verifier)
+            claims = await oidc.validate_id_token(tokens["id_token"], login.nonce)
+            principal = principal_from_claims(claims)
+        except OidcError as exc:
+            log.warning("sign-in refused: %s", exc)
+            return _login_failed(sessions)
+        session_id = await sessions.create(principal, tokens["id_token"])
+        log.info("signed in", extra={"event": {"role": principal.role}})
+        return Redirect(login.next_path, status_code=303,
+                        cookies=[sessions.cookie(session_id), sessions.expired_login_cookie()])
+
+    @post("/logout", operation_id="logout", summary="Sign out here and at the provider", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        oidc: OidcClient = request.app.state.oidc
+        sessions: SessionManager = request.app.state.sessions
+        session_id = request.cookies.get(sessions.settings.cookie_name)
+        data = await sessions.load(session_id)
+        await sessions.destroy(session_id)
+        home = f"{request.app.state.settings.server.public_base_url}/"
+        target = await oidc.end_session_url(data.id_token if data else None, home) or "/"
+        return Redirect(target, status_code=303, cookies=[sessions.expired_cookie()])

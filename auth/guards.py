@@ -1,0 +1,42 @@
+"""Every route needs a session unless its handler says ``opt={"public": True}`` (the meta-test checks the list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from auth.sessions import Principal, SessionData, SessionManager
+
+PUBLIC = {"public": True}
+
+
+async def require_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    if handler.opt.get("public"):
+        return
+    sessions: SessionManager = connection.app.state.sessions
+    data = await sessions.load(connection.cookies.get(sessions.settings.cookie_name))
+    if data is None:
+        raise NotAuthorizedException()
+    connection.state.session = data
+
+
+def current_session(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionData:
+    data: SessionData = connection.state.session
+    return data
+
+
+def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    return current_session(connection).principal
+
+
+async def require_person(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if current_principal(connection).role != "person":
+        raise PermissionDeniedException()
+
+
+async def require_employer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if current_principal(connection).role != "employer":
+        raise PermissionDeniedException()

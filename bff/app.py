@@ -1,0 +1,124 @@
+"""The application factory: settings → parts (database, store, SSO, provincial client, keys) → routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from auth.controllers import AuthController
+from auth.guards import PUBLIC, require_session
+from auth.oidc import OidcClient
+from auth.service_tokens import ServiceTokenProvider
+from auth.sessions import SessionManager
+from bff.db.engine import create_engine, session_factory
+from bff.domain.applications import ApplicationController
+from bff.domain.archives import ArchiveController
+from bff.domain.certificates.services import Issuer
+from bff.domain.certificates.signing import PdfSigner
+from bff.domain.events import EventsController, publish_application_change
+from bff.domain.health import HealthController
+from bff.domain.me import MeController
+from bff.domain.verification.controllers import VerificationController
+from bff.domain.verification.tokens import TokenKeys
+from bff.lib.deps import provide_db
+from bff.lib.errors import exception_handlers
+from bff.lib.files import LocalFileStore
+from bff.lib.logging import configure_logging, request_id_middleware
+from bff.lib.security import security_middleware_factory
+from bff.lib.web import spa_handler
+from bff.provincial.client import HttpProvincialClient
+from bff.provincial.poller import Poller
+from bff.provincial.relay import Relay
+from bff.settings import Settings
+
+
+def _store_parts(settings: Settings) -> tuple[Store, ChannelsPlugin, Redis | None]:
+    if settings.store.redis_url:
+        redis = Redis.from_url(settings.store.redis_url, socket_timeout=3, socket_connect_timeout=3)
+        store: Store = RedisStore(redis=redis, namespace="portal")
+        backend: Any = RedisChannelsPubSubBackend(redis=redis)
+        return store, ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True), redis
+    return MemoryStore(), ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True), None
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.server.log_level)
+    store, channels, redis = _store_parts(settings)
+    engine = create_engine(settings.database)
+    http = httpx.AsyncClient(follow_redirects=False)
+    oidc = OidcClient(settings.oidc, http, redirect_uri=f"{settings.server.public_base_url}/auth/callback")
+    provincial = HttpProvincialClient(settings.provincial.api_url, http,
+                                      ServiceTokenProvider(oidc, settings.provincial.audience),
+                                      settings.provincial.timeout)
+    token_keys = TokenKeys.load_or_create(settings.signing.token_keys_dir)
+    files = LocalFileStore(settings.server.data_dir / "files")
+    signer = PdfSigner(key_path=settings.signing.key_path, cert_path=settings.signing.cert_path,
+                       chain_paths=list(settings.signing.chain_paths))
+    issuer = Issuer(signer=signer, token_keys=token_keys, files=files,
+                    public_base_url=settings.server.public_base_url)
+
+    state = State({
+        "settings": settings, "engine": engine, "db_sessions": session_factory(engine), "store": store,
+        "channels": channels, "http": http, "oidc": oidc, "sessions": SessionManager(store, settings.session),
+        "provincial": provincial, "token_keys": token_keys, "files": files, "issuer": issuer,
+        "relay_wakeup": asyncio.Event(),
+    })
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        if settings.provincial.relay_enabled:
+            def on_change(owner: str, application_id: str, status: str) -> None:
+                publish_application_change(channels, owner, application_id, status)
+
+            relay = Relay(app.state.db_sessions, provincial, settings.provincial, issuer, on_change)
+            poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup)
+            tasks = [asyncio.create_task(relay.run(app.state.relay_wakeup), name="relay"),
+                     asyncio.create_task(poller.run(), name="poller")]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await http.aclose()
+            await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
+
+    return Litestar(
+        route_handlers=[
+            AuthController, MeController, ArchiveController, ApplicationController, EventsController,
+            VerificationController, HealthController, spa_handler(settings.server.web_dist),
+        ],
+        guards=[require_session],
+        dependencies={"db": Provide(provide_db)},
+        exception_handlers=exception_handlers,
+        middleware=[request_id_middleware, security_middleware_factory(settings.server.public_base_url,
+                                                                       settings.oidc.issuer)],
+        plugins=[channels],
+        state=state,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="档案服务 BFF", version="1.0.0", path="/schema", render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+        ),
+        logging_config=None,
+    )

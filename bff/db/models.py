@@ -1,0 +1,151 @@
+"""The portal's tables. The provincial system is the system of record; these hold what the portal owes
+the person (their applications, the forwarding outbox, the mirrored status events and issued certificates)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no offset; this puts it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("owner_sub", "idempotency_key", name="uq_applications_owner_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    reference_no: Mapped[str] = mapped_column(String(24), unique=True)
+    owner_sub: Mapped[str] = mapped_column(String(128), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    # Filled from the archive record; left empty when the provincial system was down at submit time
+    # (the relay fills them before forwarding).
+    agency_code: Mapped[str | None] = mapped_column(String(8))
+    agency_name: Mapped[str | None] = mapped_column(String(300))
+    archive_no: Mapped[str | None] = mapped_column(String(14))
+    # What the person entered and who they are: forwarded to the provincial system, never shown whole.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    case_no: Mapped[str | None] = mapped_column(String(64))
+    forwarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    events: Mapped[list[StatusEvent]] = relationship(
+        back_populates="application", order_by="StatusEvent.occurred_at, StatusEvent.id", lazy="raise"
+    )
+
+
+class StatusEvent(Base):
+    """One line of the timeline. ``provincial_seq`` makes a status change from the provincial system land once."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    provincial_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    occurred_at: Mapped[datetime]
+
+    application: Mapped[Application] = relationship(back_populates="events", lazy="raise")
+
+
+class OutboxMessage(Base):
+    """Work owed to the provincial system (or done because of it), written in the same transaction as its cause.
+
+    Rows are claimed with a lease (``lease_until``) so several relays can run at once without sending a row twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("application_id", "kind", name="uq_outbox_application_kind"),
+        Index("ix_outbox_due", "done_at", "dead_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_kind: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+
+
+class SyncCursor(Base):
+    """Where the status poller is in the provincial system's change feed; leased like outbox rows."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+
+
+class Certificate(Base):
+    """An issued e-certificate. ``id`` is the random id carried by the QR token (≥ 80 bits)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), unique=True)
+    owner_sub: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    certificate_no: Mapped[str] = mapped_column(String(32), unique=True)
+    agency_name: Mapped[str] = mapped_column(String(300))
+    holder_name_masked: Mapped[str] = mapped_column(String(160))
+    holder_id_masked: Mapped[str] = mapped_column(String(32))
+    issued_on: Mapped[str] = mapped_column(String(10))
+    template_version: Mapped[str] = mapped_column(String(16))
+    token_kid: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,3 @@
+from bff.domain.applications.controllers import ApplicationController
+
+__all__ = ["ApplicationController"]

@@ -1,0 +1,183 @@
+"""Applications: validation, the one-transaction submit (application + first event + outbox row), and views."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from auth.sessions import Principal
+from bff.db.models import Application, Certificate, OutboxMessage, StatusEvent
+from bff.domain.applications.schemas import (
+    DELIVERY_NAMES,
+    KIND_NAMES,
+    STATUS_LABELS,
+    ApplicationCreate,
+    ApplicationDetail,
+    ApplicationSummary,
+    CertificateInfo,
+    TimelineEntry,
+)
+from bff.lib.clock import CHINA, iso_china, utcnow
+from bff.lib.errors import ApiError, FieldError, not_found
+from bff.lib.masking import mask_phone
+from bff.provincial.schemas import Archive
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+OUTAGE_NOTICE = "省级系统暂时无法连接，恢复后将自动转送"
+PENDING_NOTICE = "正在转送至省级系统"
+DEAD_NOTICE = "转送遇到问题，工作人员正在处理，无需重复申请"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    application: Application
+    created: bool
+
+
+def validate(body: ApplicationCreate) -> ApplicationCreate:
+    errors: list[FieldError] = []
+    purpose = body.purpose.strip()
+    if not purpose:
+        errors.append(FieldError("purpose", "请填写证明用途"))
+    elif len(purpose) > 100:
+        errors.append(FieldError("purpose", "证明用途不能超过100个字"))
+    phone = body.phone.strip()
+    if not MOBILE.match(phone):
+        errors.append(FieldError("phone", "请填写正确的11位手机号码"))
+    if errors:
+        raise ApiError(422, "validation_error", "；".join(e.message for e in errors), errors)
+    return ApplicationCreate(kind=body.kind, purpose=purpose, phone=phone, delivery=body.delivery)
+
+
+def check_key(key: str | None) -> str:
+    if not key or not KEY.match(key):
+        raise ApiError(400, "idempotency_key_required", "请求缺少有效的幂等键（Idempotency-Key），请刷新页面后重试")
+    return key
+
+
+def _hash(body: ApplicationCreate) -> str:
+    return hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+
+
+def _reference_no() -> str:
+    today = utcnow().astimezone(CHINA).strftime("%Y%m%d")
+    return "SQ" + today + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+
+
+async def _existing(db: AsyncSession, owner: str, key: str, request_hash: str) -> Application | None:
+    found = await db.scalar(
+        select(Application).where(Application.owner_sub == owner, Application.idempotency_key == key)
+    )
+    if found is not None and found.request_hash != request_hash:
+        raise ApiError(422, "idempotency_mismatch", "同一申请已提交过不同的内容，请刷新页面后重新填写")
+    return found
+
+
+async def submit(db: AsyncSession, principal: Principal, key: str, body: ApplicationCreate,
+                 archive: Archive | None) -> Submitted:
+    """Writes the application, its first status event and its outbox row in one transaction."""
+    request_hash = _hash(body)
+    found = await _existing(db, principal.sub, key, request_hash)
+    if found is not None:
+        return Submitted(found, created=False)
+    now = utcnow()
+    application = Application(
+        id=uuid.uuid4(), reference_no=_reference_no(), owner_sub=principal.sub, idempotency_key=key,
+        request_hash=request_hash, kind=body.kind, status="submitted",
+        agency_code=archive.agency.code if archive else None,
+        agency_name=archive.agency.name if archive else None,
+        archive_no=archive.archive_no if archive else None,
+        details={
+            "purpose": body.purpose, "phone": body.phone, "delivery": body.delivery,
+            "applicant": {"name": principal.name, "id_type": principal.id_type, "id_number": principal.id_number},
+        },
+        created_at=now, updated_at=now,
+    )
+    db.add(application)
+    db.add(StatusEvent(application_id=application.id, status="submitted", note=None, source="portal", occurred_at=now))
+    db.add(OutboxMessage(application_id=application.id, kind="submit", attempts=0, next_attempt_at=now, created_at=now))
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        found = await _existing(db, principal.sub, key, request_hash)
+        if found is None:
+            raise
+        return Submitted(found, created=False)
+    return Submitted(application, created=True)
+
+
+async def list_for(db: AsyncSession, owner: str) -> list[Application]:
+    rows = await db.scalars(
+        select(Application).where(Application.owner_sub == owner).order_by(Application.created_at.desc()).limit(200)
+    )
+    return list(rows)
+
+
+async def get_for(db: AsyncSession, owner: str, application_id: str) -> Application:
+    """The owner's application with its timeline; anyone else's is simply not found."""
+    try:
+        wanted = uuid.UUID(application_id)
+    except ValueError:
+        raise not_found() from None
+    found = await db.scalar(
+        select(Application).options(selectinload(Application.events))
+        .where(Application.id == wanted, Application.owner_sub == owner)
+    )
+    if found is None:
+        raise not_found()
+    return found
+
+
+def summary(app: Application) -> ApplicationSummary:
+    return ApplicationSummary(
+        id=str(app.id), reference_no=app.reference_no, kind=app.kind, kind_name=KIND_NAMES.get(app.kind, app.kind),
+        status=app.status, status_label=STATUS_LABELS[app.status], submitted_at=iso_china(app.created_at),
+        updated_at=iso_china(app.updated_at),
+    )
+
+
+async def detail(db: AsyncSession, app: Application) -> ApplicationDetail:
+    base = summary(app)
+    notice: str | None = None
+    if app.forwarded_at is None:
+        outbox = await db.scalar(
+            select(OutboxMessage).where(OutboxMessage.application_id == app.id, OutboxMessage.kind == "submit")
+        )
+        if outbox is not None and outbox.dead_at is not None:
+            notice = DEAD_NOTICE
+        elif outbox is not None and outbox.last_error_kind == "unavailable":
+            notice = OUTAGE_NOTICE
+        else:
+            notice = PENDING_NOTICE
+    certificate = await db.scalar(select(Certificate).where(Certificate.application_id == app.id))
+    details = app.details
+    return ApplicationDetail(
+        **msgspec.structs.asdict(base),
+        purpose=str(details.get("purpose", "")),
+        delivery=str(details.get("delivery", "")),
+        delivery_name=DELIVERY_NAMES.get(str(details.get("delivery")), ""),
+        phone_masked=mask_phone(str(details.get("phone", ""))),
+        agency_name=app.agency_name,
+        notice=notice,
+        timeline=[
+            TimelineEntry(status=e.status, label=STATUS_LABELS.get(e.status, e.status), note=e.note,
+                          at=iso_china(e.occurred_at))
+            for e in app.events
+        ],
+        certificate=CertificateInfo(
+            certificate_no=certificate.certificate_no, issued_on=certificate.issued_on,
+            download_url=f"/api/applications/{app.id}/certificate",
+        ) if certificate is not None and certificate.revoked_at is None else None,
+    )

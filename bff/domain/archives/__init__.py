@@ -1,0 +1,3 @@
+from bff.domain.archives.controllers import ArchiveController
+
+__all__ = ["ArchiveController"]

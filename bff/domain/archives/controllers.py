@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+
+from auth.guards import current_principal, require_person
+from bff.domain.archives.schemas import MyArchive
+from bff.domain.archives.services import fetch_archive, to_view
+
+
+class ArchiveController(Controller):
+    path = "/api/archive"
+    tags = ["archive"]
+    guards = [require_person]
+
+    @get("/", operation_id="getMyArchive", summary="我的档案: where the archive is held")
+    async def my_archive(self, request: Request[Any, Any, Any]) -> MyArchive:
+        archive = await fetch_archive(request.app.state.provincial, request.app.state.store,
+                                      current_principal(request))
+        return to_view(archive)

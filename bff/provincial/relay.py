@@ -1,0 +1,208 @@
+"""The outbox relay: forwards what the portal owes the provincial system, exactly once, for as long as it takes.
+
+Each row is leased before it is worked on. Failures are retried with capped exponential backoff and jitter;
+after the retry window a row is dead-lettered with an alert. A submit that timed out is looked up before it is
+sent again (the provincial system also honours the application id as idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bff.db.models import Application, OutboxMessage, StatusEvent
+from bff.domain.certificates.services import Issuer, issue
+from bff.lib.clock import iso_china, utcnow
+from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialTimeout, ProvincialUnavailable
+from bff.provincial.leases import lease_outbox
+from bff.settings import ProvincialSettings
+
+log = logging.getLogger("bff.relay")
+OnChange = Callable[[str, str, str], None]  # owner_sub, application_id, status
+LEASE_MARGIN = 30.0
+
+
+class RetryLater(Exception):
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+
+
+class GiveUp(Exception):
+    """Trying again will not help: dead-letter now, with an alert."""
+
+
+def backoff(attempts: int, settings: ProvincialSettings) -> float:
+    """Capped exponential backoff with full jitter in [half, full]."""
+    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * (2 ** min(attempts, 30)))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+def submit_payload(app: Application) -> dict[str, Any]:
+    details = app.details
+    return {
+        "application_id": str(app.id),
+        "reference_no": app.reference_no,
+        "kind": app.kind,
+        "applicant": {**details["applicant"], "phone": details["phone"]},
+        "archive_no": app.archive_no,
+        "agency_code": app.agency_code,
+        "delivery": details["delivery"],
+        "purpose": details["purpose"],
+        "submitted_at": iso_china(app.created_at),
+    }
+
+
+class Relay:
+    def __init__(self, db_sessions: async_sessionmaker[AsyncSession], provincial: ProvincialApi,
+                 settings: ProvincialSettings, issuer: Issuer, on_change: OnChange) -> None:
+        self.db_sessions = db_sessions
+        self.provincial = provincial
+        self.settings = settings
+        self.issuer = issuer
+        self.on_change = on_change
+        self.owner = "relay-" + secrets.token_hex(6)
+        self._slots = asyncio.Semaphore(settings.relay_concurrency)
+
+    async def run(self, wakeup: asyncio.Event) -> None:
+        while True:
+            try:
+                await self.drain_once()
+            except Exception:
+                log.exception("relay pass failed")
+            try:
+                await asyncio.wait_for(wakeup.wait(), self.settings.relay_interval)
+            except TimeoutError:
+                pass
+            wakeup.clear()
+
+    async def drain_once(self, now: datetime | None = None) -> int:
+        """One pass over the due rows; returns how many were worked on."""
+        now = now or utcnow()
+        async with self.db_sessions() as db:
+            due = list(await db.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None),
+                       OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at).limit(self.settings.relay_batch)
+            ))
+        results = await asyncio.gather(*(self._work(row_id) for row_id in due))
+        return sum(results)
+
+    async def _work(self, row_id: int) -> int:
+        async with self._slots, self.db_sessions() as db:
+            if not await lease_outbox(db, row_id, self.owner, self.settings.timeout + LEASE_MARGIN):
+                return 0
+            row = await db.get(OutboxMessage, row_id)
+            if row is None:
+                return 0
+            app = await db.get(Application, row.application_id)
+            if app is None:
+                return 0
+            change = (app.owner_sub, str(app.id), app.status)
+            try:
+                status = await self._handle(db, row, app)
+            except RetryLater as exc:
+                await self._retry(db, row_id, change, exc.kind, str(exc))
+                return 1
+            except GiveUp as exc:
+                await self._dead(db, row_id, change, str(exc))
+                return 1
+            except Exception as exc:
+                log.exception("outbox row %s failed", row_id)
+                await self._retry(db, row_id, change, "error", type(exc).__name__)
+                return 1
+            now = utcnow()
+            row.done_at = now
+            row.lease_until = None
+            row.last_error = None
+            await db.commit()
+            self.on_change(app.owner_sub, str(app.id), status)
+            return 1
+
+    async def _handle(self, db: AsyncSession, row: OutboxMessage, app: Application) -> str:
+        try:
+            if row.kind == "submit":
+                return await self._submit(db, row, app)
+            if row.kind == "issue_certificate":
+                return await self._issue(db, app)
+        except ProvincialTimeout as exc:
+            raise RetryLater("timeout", str(exc)) from exc
+        except ProvincialUnavailable as exc:
+            raise RetryLater("unavailable", str(exc)) from exc
+        raise GiveUp(f"unknown outbox kind {row.kind}")
+
+    async def _submit(self, db: AsyncSession, row: OutboxMessage, app: Application) -> str:
+        if app.archive_no is None:
+            applicant = app.details["applicant"]
+            archive = await self.provincial.lookup_archive(applicant["id_type"], applicant["id_number"])
+            if archive is None:
+                raise GiveUp("no archive for applicant")
+            app.archive_no, app.agency_code = archive.archive_no, archive.agency.code
+            app.agency_name = archive.agency.name
+        found = await self.provincial.find_application(str(app.id)) if row.last_error_kind == "timeout" else None
+        if found is None:
+            try:
+                found = await self.provincial.submit_application(str(app.id), submit_payload(app))
+            except ProvincialRejected as exc:
+                raise GiveUp(f"rejected {exc.status} {exc.code} {exc.field or ''}") from exc
+        now = utcnow()
+        app.case_no = found.case_no
+        app.forwarded_at = now
+        app.updated_at = now
+        db.add(StatusEvent(application_id=app.id, status="forwarded", note=None, source="portal", occurred_at=now))
+        return app.status
+
+    async def _issue(self, db: AsyncSession, app: Application) -> str:
+        try:
+            result = await self.provincial.certificate_result(str(app.id))
+        except ProvincialRejected as exc:
+            raise RetryLater("not_ready", f"{exc.status} {exc.code}") from exc
+        await issue(db, self.issuer, app, result)
+        now = utcnow()
+        app.updated_at = now
+        db.add(StatusEvent(application_id=app.id, status="certificate_issued", note=None, source="portal",
+                           occurred_at=now))
+        return app.status
+
+    async def _retry(self, db: AsyncSession, row_id: int, change: tuple[str, str, str], kind: str,
+                     detail: str) -> None:
+        await db.rollback()
+        row = await db.get(OutboxMessage, row_id, populate_existing=True)
+        if row is None:
+            return
+        now = utcnow()
+        if (now - row.created_at).total_seconds() > self.settings.retry_window_seconds:
+            await self._dead(db, row_id, change, f"retry window over: {detail}")
+            return
+        first_failure = row.attempts == 0
+        row.attempts += 1
+        row.last_error = detail[:500]
+        row.last_error_kind = kind
+        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, self.settings))
+        row.lease_until = None
+        await db.commit()
+        log.warning("outbox row %s will be retried (%s, attempt %s)", row.id, kind, row.attempts)
+        if first_failure:
+            self.on_change(*change)
+
+    async def _dead(self, db: AsyncSession, row_id: int, change: tuple[str, str, str], detail: str) -> None:
+        await db.rollback()
+        row = await db.get(OutboxMessage, row_id, populate_existing=True)
+        if row is None:
+            return
+        row.dead_at = utcnow()
+        row.last_error = detail[:500]
+        row.lease_until = None
+        await db.commit()
+        log.error("ALERT outbox row dead-lettered", extra={"event": {"outbox_id": row.id, "kind": row.kind,
+                                                                     "reason": detail[:200]}})
+        self.on_change(*change)

@@ -1,0 +1,74 @@
+"""The provincial API's objects, as docs/provincial-api.md defines them."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Agency(msgspec.Struct):
+    code: str
+    region_code: str
+    name: str
+    address: str
+    phone: str
+    province: str = ""
+    city: str = ""
+
+
+class Unit(msgspec.Struct):
+    name: str
+    uscc: str
+
+
+class Archive(msgspec.Struct):
+    archive_no: str
+    name: str
+    id_type: str
+    id_number: str
+    nature: str
+    nature_name: str
+    status: str
+    status_name: str
+    stored_since: str
+    agency: Agency
+    unit: Unit | None = None
+
+
+class SubmitResult(msgspec.Struct):
+    application_id: str
+    case_no: str
+    status: str
+    received_at: str = ""
+
+
+class StatusChange(msgspec.Struct):
+    seq: int
+    application_id: str
+    status: str
+    occurred_at: str
+    case_no: str | None = None
+    reason: str | None = None
+
+
+class StatusChanges(msgspec.Struct):
+    changes: list[StatusChange]
+    last_seq: int
+
+
+class Holder(msgspec.Struct):
+    name: str
+    id_type: str
+    id_number: str
+
+
+class CertificateResult(msgspec.Struct):
+    application_id: str
+    kind: str
+    certificate_no: str
+    issued_on: str
+    holder: Holder
+    archive_no: str
+    nature: str
+    nature_name: str
+    stored_since: str
+    agency: Agency

@@ -1,0 +1,185 @@
+"""Settings, read from environment variables only.
+
+Every default runs the demo on one machine with no configuration: the sandbox SSO provider on :8100, the
+sandbox provincial system on :8200, a SQLite file and an in-process store under ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    public_base_url: str
+    data_dir: Path
+    web_dist: Path
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        host = _env("BFF_HOST", "127.0.0.1")
+        port = _env_int("BFF_PORT", 8000)
+        return cls(
+            host=host,
+            port=port,
+            public_base_url=_env("PUBLIC_BASE_URL", f"http://{host}:{port}").rstrip("/"),
+            data_dir=Path(_env("DATA_DIR", "var")),
+            web_dist=Path(_env("WEB_DIST", "web/dist")),
+            log_level=_env("LOG_LEVEL", "INFO"),
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    echo: bool
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> DatabaseSettings:
+        return cls(
+            url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'portal.db'}"),
+            echo=_env_bool("DATABASE_ECHO", False),
+        )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Sessions, pub/sub and caches: Redis when REDIS_URL is set, else in-process (one instance only)."""
+
+    redis_url: str
+
+    @classmethod
+    def from_env(cls) -> StoreSettings:
+        return cls(redis_url=_env("REDIS_URL", ""))
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: str
+    http_timeout: float
+
+    @classmethod
+    def from_env(cls) -> OidcSettings:
+        return cls(
+            issuer=_env("OIDC_ISSUER", "http://127.0.0.1:8100").rstrip("/"),
+            client_id=_env("OIDC_CLIENT_ID", "portal"),
+            client_secret=_env("OIDC_CLIENT_SECRET", "portal-dev-secret"),
+            scopes=_env("OIDC_SCOPES", "openid profile"),
+            http_timeout=_env_float("OIDC_HTTP_TIMEOUT", 5.0),
+        )
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    cookie_name: str
+    idle_seconds: int
+    absolute_seconds: int
+
+    @classmethod
+    def from_env(cls) -> SessionSettings:
+        return cls(
+            cookie_name="__Host-portal_session",
+            idle_seconds=_env_int("SESSION_IDLE_SECONDS", 30 * 60),
+            absolute_seconds=_env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
+        )
+
+
+@dataclass(frozen=True)
+class ProvincialSettings:
+    api_url: str
+    audience: str
+    timeout: float
+    relay_enabled: bool
+    relay_interval: float
+    relay_concurrency: int
+    relay_batch: int
+    retry_base_seconds: float
+    retry_cap_seconds: float
+    retry_window_seconds: float
+    poll_interval: float
+
+    @classmethod
+    def from_env(cls) -> ProvincialSettings:
+        return cls(
+            api_url=_env("PROVINCIAL_API_URL", "http://127.0.0.1:8200/api").rstrip("/"),
+            audience=_env("PROVINCIAL_AUDIENCE", "provincial-api"),
+            timeout=_env_float("PROVINCIAL_TIMEOUT", 10.0),
+            relay_enabled=_env_bool("RELAY_ENABLED", True),
+            relay_interval=_env_float("RELAY_INTERVAL", 1.0),
+            relay_concurrency=_env_int("RELAY_CONCURRENCY", 8),
+            relay_batch=_env_int("RELAY_BATCH", 50),
+            retry_base_seconds=_env_float("RELAY_RETRY_BASE_SECONDS", 2.0),
+            retry_cap_seconds=_env_float("RELAY_RETRY_CAP_SECONDS", 300.0),
+            retry_window_seconds=_env_float("RELAY_RETRY_WINDOW_SECONDS", 72 * 3600.0),
+            poll_interval=_env_float("POLL_INTERVAL", 2.0),
+        )
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    """Keys for e-certificates: the PAdES signing key and certificate, and the QR token keys."""
+
+    key_path: Path
+    cert_path: Path
+    chain_paths: tuple[Path, ...]
+    token_keys_dir: Path
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> SigningSettings:
+        pki = Path(_env("PKI_DIR", str(data_dir / "pki")))
+        chain = _env("SIGNING_CHAIN_PATHS", str(pki / "ca.pem"))
+        return cls(
+            key_path=Path(_env("SIGNING_KEY_PATH", str(pki / "signing-key.pem"))),
+            cert_path=Path(_env("SIGNING_CERT_PATH", str(pki / "signing.pem"))),
+            chain_paths=tuple(Path(p) for p in chain.split(os.pathsep) if p),
+            token_keys_dir=Path(_env("TOKEN_KEYS_DIR", str(data_dir / "token-keys"))),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings
+    database: DatabaseSettings
+    store: StoreSettings
+    oidc: OidcSettings
+    session: SessionSettings
+    provincial: ProvincialSettings
+    signing: SigningSettings
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        server = ServerSettings.from_env()
+        return cls(
+            server=server,
+            database=DatabaseSettings.from_env(server.data_dir),
+            store=StoreSettings.from_env(),
+            oidc=OidcSettings.from_env(),
+            session=SessionSettings.from_env(),
+            provincial=ProvincialSettings.from_env(),
+            signing=SigningSettings.from_env(server.data_dir),
+        )

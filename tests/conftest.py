@@ -1,0 +1,35 @@
+"""Shared fixtures: real PostgreSQL and Redis servers, and the whole stack as processes on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import postgresql_server, redis_server
+from tests.support.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with postgresql_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The stack on SQLite with the in-process store, and on PostgreSQL with Redis."""
+    if request.param == "postgresql":
+        running = Stack(database_url=request.getfixturevalue("pg_url"),
+                        redis_url=request.getfixturevalue("redis_url"))
+    else:
+        running = Stack()
+    running.start()
+    yield running
+    running.close()

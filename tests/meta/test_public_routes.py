@@ -1,0 +1,66 @@
+"""Architecture guard: every route needs a session unless it is on this explicit public list."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from bff.app import create_app
+from bff.settings import Settings
+
+PUBLIC_ROUTES = {
+    "/", "/{path:path}",  # the PWA's files (its data all comes from /api/, which is guarded)
+    "/auth/login", "/auth/callback", "/auth/logout",
+    "/v/{token:str}", "/.well-known/jwks.json", "/healthz",
+    "/schema", "/schema/openapi.json", "/schema/openapi.yaml", "/schema/openapi.yml",
+}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    base = tmp_path_factory.mktemp("meta")
+    subprocess.run([sys.executable, "-m", "sandbox.pki", "init", str(base / "pki")], check=True)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATA_DIR", str(base))
+    mp.setenv("RELAY_ENABLED", "0")
+    settings = Settings.from_env()
+    mp.undo()
+    return create_app(settings)
+
+
+def _handlers(app: Litestar) -> list[tuple[str, str, bool]]:
+    found = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in getattr(handler, "http_methods", []):
+                found.append((route.path, method, bool(handler.opt.get("public"))))
+    return found
+
+
+def test_only_the_listed_routes_are_public(app: Litestar) -> None:
+    public = {path for path, _, is_public in _handlers(app) if is_public}
+    assert public <= PUBLIC_ROUTES, f"routes made public without being listed: {public - PUBLIC_ROUTES}"
+
+
+def test_every_other_route_answers_401_without_a_session(app: Litestar) -> None:
+    guarded = [(p, m) for p, m, is_public in _handlers(app) if not is_public and m not in {"HEAD", "OPTIONS"}]
+    assert guarded, "no guarded routes found"
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        for path, method in guarded:
+            concrete = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+            r = client.request(method, concrete, headers={"Origin": "http://127.0.0.1:8000"})
+            assert r.status_code == 401, f"{method} {path} answered {r.status_code} without a session"
+            assert r.json()["code"] == "unauthenticated"
+
+
+def test_committed_openapi_matches_the_app(app: Litestar) -> None:
+    import json
+
+    committed = json.loads(Path("web/openapi.json").read_text(encoding="utf-8"))
+    assert committed == json.loads(json.dumps(app.openapi_schema.to_schema())), "run `make openapi`"
