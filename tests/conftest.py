@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL and Redis servers, and the whole stack as processes on loopback."""
+"""The whole stack as processes on loopback, on each database."""
 
 from __future__ import annotations
 
@@ -6,20 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.servers import postgresql_server, redis_server
 from tests.support.stack import Stack
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    with postgresql_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -123,7 +123,7 @@ def test_refusal_carries_the_reason(stack: Stack) -> None:
     wait_until(lambda: stack.sandbox_application(app_id) is not None)
     stack.clerk(app_id, "refuse", reason="档案中无相关记载")
     wait_until(lambda: "不予办理" in timeline(stack, browser, app_id))
-    entry = [e for e in detail(stack, browser, app_id)["timeline"] if e["label"] == "不予办理"][0]
+    entry = next(e for e in detail(stack, browser, app_id)["timeline"] if e["label"] == "不予办理")
     assert entry["note"] == "档案中无相关记载"
 
 

@@ -1,0 +1,65 @@
+"""Playwright in Debian's Chromium, phone-sized (390×844, zh-CN), against the stack on PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from tests.support.stack import REPO, Stack
+
+SCREENS = REPO / "test-artifacts" / "screens"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        raise RuntimeError("Chromium not found: apt-get install chromium, or set CHROMIUM_PATH")
+    return path
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(pg_url: str, redis_url: str) -> Iterator[Stack]:
+    from tests.support.servers import fresh_database
+
+    running = Stack(database_url=fresh_database(pg_url, "e2e"), redis_url=redis_url.rsplit("/", 1)[0] + "/1").start()
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+    yield browser
+    browser.close()
+
+
+def phone(chromium: Browser) -> BrowserContext:
+    return chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True)
+
+
+@pytest.fixture
+def person(chromium: Browser) -> Iterator[BrowserContext]:
+    context = phone(chromium)
+    yield context
+    context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    path = SCREENS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
