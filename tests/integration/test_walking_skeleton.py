@@ -82,7 +82,7 @@ def test_whole_path_to_a_verified_certificate(stack: Stack, tmp_path: Path) -> N
     app_id = app["id"]
     wait_until(lambda: "已转送至存档机构" in timeline(stack, browser, app_id))
     held = stack.sandbox_application(app_id)
-    assert held is not None and held["submissions"] == 1
+    assert held is not None and held["submit_count"] == 1
 
     stack.clerk(app_id, "accept")
     wait_until(lambda: "申请已受理" in timeline(stack, browser, app_id))
@@ -193,7 +193,7 @@ def test_outage_then_forwarded_exactly_once(stack: Stack) -> None:
         stack.set_fault("none")
     wait_until(lambda: "已转送至存档机构" in timeline(stack, browser, app_id), timeout=20)
     held = stack.sandbox_application(app_id)
-    assert held is not None and held["submissions"] == 1
+    assert held is not None and held["submit_count"] == 1
     assert detail(stack, browser, app_id)["notice"] is None
 
 

@@ -1,0 +1,205 @@
+"""The clerk console at ``/``: server-rendered Chinese HTML, plain forms that POST and redirect back (303)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Final
+from urllib.parse import urlencode, urlsplit
+
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from sandbox.common import mask_id_number
+from sandbox.provincial.errors import ApiError
+from sandbox.provincial.faults import FaultsDep, FaultSwitch
+from sandbox.provincial.schemas import KIND_NAMES, STATUS_NAMES, Faults
+from sandbox.provincial.service import act
+from sandbox.provincial.store import Action, Record, StoreDep
+from sandbox.seed import agency_by_code
+
+FAULT_NAMES: Final = {
+    "none": "正常",
+    "down": "停机（503）",
+    "slow": "缓慢",
+    "error": "出错（500）",
+    "timeout_after_commit": "保存后超时",
+}
+NOTICES: Final = {"accept": "已受理", "complete": "已办结", "refuse": "已不予办理", "faults": "故障模式已切换"}
+ERRORS: Final = {
+    "invalid_transition": "该申请的状态已经变化，不能执行这个操作，请刷新后再看。",
+    "validation_error": "请填写不予办理原因（不超过 200 个字）。",
+    "application_not_found": "没有找到该申请。",
+    "bad_origin": "请求不是从本工作台发出的，已拒绝。",
+    "bad_faults": "故障设置不正确：延迟秒数应为 0 到 600。",
+}
+
+_STYLE = """
+body { margin: 0; font: 14px/1.5 system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; color: #1f2329;
+       background: #f5f6f7; }
+header { background: #8f1d1d; color: #fff; padding: 12px 20px; display: flex; gap: 16px; align-items: center; }
+header h1 { font-size: 18px; margin: 0; flex: 1; }
+header a { color: #fff; }
+main { padding: 16px 20px; }
+.notice { padding: 8px 12px; border-radius: 6px; background: #e8f5e9; margin-bottom: 12px; }
+.error { background: #fdecea; }
+.scroll { overflow-x: auto; background: #fff; border: 1px solid #dee0e3; border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; min-width: 1100px; }
+th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid #eceef0; vertical-align: top; }
+th { background: #fafbfc; font-weight: 600; white-space: nowrap; }
+form { display: inline-flex; gap: 6px; align-items: center; margin: 0 6px 6px 0; flex-wrap: wrap; }
+button { padding: 4px 12px; font: inherit; cursor: pointer; }
+input[type=text] { padding: 4px 6px; font: inherit; width: 14em; }
+.faults { margin-bottom: 12px; }
+.muted { color: #646a73; }
+"""
+
+
+def _html(content: str) -> Response[str]:
+    return Response(
+        content,
+        media_type=MediaType.HTML,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        },
+    )
+
+
+def _time(iso: str) -> str:
+    return iso[:19].replace("T", " ")
+
+
+def _actions(record: Record) -> str:
+    base = f"/console/applications/{escape(record.application_id)}"
+    parts = []
+    if record.status == "submitted":
+        parts.append(f'<form method="post" action="{base}/accept"><button type="submit">受理</button></form>')
+    if record.status == "accepted":
+        parts.append(f'<form method="post" action="{base}/complete"><button type="submit">办结</button></form>')
+    if record.status in ("submitted", "accepted"):
+        field_id = f"reason-{escape(record.application_id)}"
+        parts.append(
+            f'<form method="post" action="{base}/refuse"><label for="{field_id}">不予办理原因</label>'
+            f'<input type="text" id="{field_id}" name="reason" required maxlength="200">'
+            '<button type="submit">不予办理</button></form>'
+        )
+    return "".join(parts) or '<span class="muted">—</span>'
+
+
+def _note(record: Record) -> str:
+    if record.status == "completed" and record.certificate_no:
+        return f"证明编号 {escape(record.certificate_no)}"
+    if record.status == "refused" and record.reason:
+        return f"原因：{escape(record.reason)}"
+    return ""
+
+
+def _row(record: Record) -> str:
+    applicant: dict[str, Any] = record.body.get("applicant", {})
+    agency = agency_by_code(str(record.body.get("agency_code", "")))
+    cells = [
+        escape(record.reference_no),
+        escape(record.case_no),
+        escape(KIND_NAMES.get(record.kind, record.kind)),
+        escape(str(applicant.get("name", ""))),
+        escape(mask_id_number(str(applicant.get("id_number", "")))),
+        escape(agency.name if agency else str(record.body.get("agency_code", ""))),
+        escape(STATUS_NAMES.get(record.status, record.status)),
+        escape(_time(record.received_at)),
+        _note(record),
+        _actions(record),
+    ]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _faults_form(faults: FaultSwitch) -> str:
+    options = "".join(
+        f'<option value="{m}"{" selected" if m == faults.mode else ""}>{escape(n)}</option>'
+        for m, n in FAULT_NAMES.items()
+    )
+    return (
+        '<form class="faults" method="post" action="/console/faults">'
+        f'<label for="mode">故障模式（当前：{escape(FAULT_NAMES[faults.mode])}）</label>'
+        f'<select id="mode" name="mode">{options}</select>'
+        '<label for="delay">延迟秒数</label>'
+        f'<input type="text" id="delay" name="delay_seconds" value="{faults.delay_seconds:g}" size="4">'
+        '<button type="submit">切换</button></form>'
+    )
+
+
+def render(records: list[Record], faults: FaultSwitch, notice: str | None, error: str | None) -> str:
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("申请编号", "办件编号", "类型", "申请人", "证件号码", "存档机构", "状态", "收到时间", "备注", "操作")
+    )
+    rows = "".join(_row(r) for r in records) or '<tr><td colspan="10" class="muted">暂无申请</td></tr>'
+    banner = ""
+    if error in ERRORS:
+        banner = f'<p class="notice error">{escape(ERRORS[error])}</p>'
+    elif notice in NOTICES:
+        banner = f'<p class="notice">{escape(NOTICES[notice])}</p>'
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>经办工作台 - 省级流动人员人事档案管理系统（沙箱）</title><style>{_STYLE}</style></head><body>"
+        '<header><h1>省级流动人员人事档案管理系统（沙箱）· 经办工作台</h1><a href="/">刷新</a></header>'
+        f"<main>{banner}{_faults_form(faults)}"
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+        "</main></body></html>"
+    )
+
+
+@get("/", include_in_schema=False)
+async def console(request: Request[Any, Any, Any], store: StoreDep, faults: FaultsDep) -> Response[str]:
+    q = request.query_params
+    return _html(render(store.all(), faults, q.get("notice"), q.get("error")))
+
+
+def _back(**params: str) -> Redirect:
+    return Redirect(path="/?" + urlencode(params), status_code=303)
+
+
+def _same_origin(request: Request[Any, Any, Any]) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+@post("/applications/{application_id:str}/{action:str}", include_in_schema=False)
+async def console_action(
+    request: Request[Any, Any, Any], application_id: FromPath[str], action: FromPath[str], store: StoreDep
+) -> Redirect:
+    if not _same_origin(request):
+        return _back(error="bad_origin")
+    if action not in ("accept", "complete", "refuse"):
+        return _back(error="application_not_found")
+    form = await request.form()
+    reason = str(form.get("reason") or "") if action == "refuse" else None
+    step: Action = action  # type: ignore[assignment]
+    try:
+        act(store, application_id, step, reason)
+    except ApiError as exc:
+        return _back(error=exc.code)
+    return _back(notice=action)
+
+
+@post("/faults", include_in_schema=False)
+async def console_faults(request: Request[Any, Any, Any], faults: FaultsDep) -> Redirect:
+    if not _same_origin(request):
+        return _back(error="bad_origin")
+    form = await request.form()
+    mode = str(form.get("mode") or "none")
+    try:
+        delay = float(str(form.get("delay_seconds") or "0"))
+        if mode not in FAULT_NAMES or not 0 <= delay <= 600:
+            raise ValueError(mode)
+    except ValueError:
+        return _back(error="bad_faults")
+    faults.set(Faults(mode=mode, delay_seconds=delay))  # type: ignore[arg-type]
+    return _back(notice="faults")
+
+
+console_router = Router(path="/console", route_handlers=[console_action, console_faults], include_in_schema=False)

@@ -1,0 +1,138 @@
+"""Request and response bodies of the provincial API (docs/provincial-api.md), as msgspec structs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from sandbox.seed import Agency, Unit
+
+Status = Literal["submitted", "accepted", "completed", "refused"]
+Delivery = Literal["electronic", "pickup", "post"]
+FaultMode = Literal["none", "down", "slow", "error", "timeout_after_commit"]
+
+STATUS_NAMES: Final = {"submitted": "已提交", "accepted": "申请已受理", "completed": "已办结", "refused": "不予办理"}
+KIND_NAMES: Final = {"archive_certificate": "存档证明"}
+DELIVERY_NAMES: Final = {"electronic": "电子证明", "pickup": "窗口领取纸质证明", "post": "邮寄纸质证明"}
+
+
+class ErrorBody(Struct):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class Applicant(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(description="姓名 AAC003, at most 150 characters")]
+    id_type: Annotated[str, Meta(description="证件类型 AAC043 (01 居民身份证)")]
+    id_number: Annotated[str, Meta(description="证件号码 AAC044; for 01 a valid 18-character number")]
+    phone: Annotated[str, Meta(description="手机号码 AAC067, 11 digits")]
+
+
+class ApplicationIn(Struct, forbid_unknown_fields=True):
+    application_id: Annotated[str, Meta(description="UUID; equals the Idempotency-Key header")]
+    reference_no: Annotated[str, Meta(description="the portal's reference number, e.g. SQ20261121ABCD2345")]
+    kind: Literal["archive_certificate"]
+    applicant: Applicant
+    archive_no: Annotated[str, Meta(description="存档编号 ACC741: 6-digit region + 8-digit serial")]
+    agency_code: Annotated[str, Meta(description="机构编号 AAF001 of the agency holding the archive")]
+    delivery: Delivery
+    purpose: Annotated[str, Meta(description="what the certificate is for, at most 200 characters")]
+    submitted_at: Annotated[str, Meta(description="ISO 8601 instant with offset")]
+
+
+class ApplicationState(Struct):
+    application_id: str
+    case_no: str
+    status: Status
+    received_at: str
+
+
+class StatusChange(Struct):
+    seq: int
+    application_id: str
+    case_no: str
+    status: Status
+    reason: str | None
+    occurred_at: str
+
+
+class StatusChanges(Struct):
+    changes: list[StatusChange]
+    last_seq: int
+
+
+class Holder(Struct):
+    name: str
+    id_type: str
+    id_number: str
+
+
+class CertificateResult(Struct):
+    application_id: str
+    kind: str
+    certificate_no: str
+    issued_on: str
+    holder: Holder
+    archive_no: str
+    nature: str
+    nature_name: str
+    stored_since: str
+    agency: Agency
+
+
+class ArchiveLookup(Struct, forbid_unknown_fields=True):
+    id_type: str
+    id_number: str
+
+
+class Archive(Struct):
+    archive_no: str
+    name: str
+    id_type: str
+    id_number: str
+    nature: str
+    nature_name: str
+    status: str
+    status_name: str
+    stored_since: str
+    agency: Agency
+    unit: Unit | None
+
+
+class AgencyList(Struct):
+    agencies: list[Agency]
+
+
+class Faults(Struct, forbid_unknown_fields=True):
+    mode: FaultMode = "none"
+    delay_seconds: Annotated[float, Meta(ge=0, le=600)] = 0.0
+
+
+class RefuseIn(Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+class SandboxApplication(Struct):
+    """Everything the sandbox holds about one application."""
+
+    application_id: str
+    case_no: str
+    reference_no: str
+    kind: str
+    status: Status
+    status_name: str
+    reason: str | None
+    received_at: str
+    updated_at: str
+    submit_count: int
+    certificate_no: str | None
+    issued_on: str | None
+    application: dict[str, Any]
+    history: list[StatusChange]
+
+
+def to_json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()

@@ -1,0 +1,259 @@
+"""Seed data shared by the sandbox SSO provider and the sandbox provincial system.
+
+Every identity below is invented. ID numbers carry a correct GB 11643 check digit and agree with the
+region, birth date and sex they encode; 统一社会信用代码 carry a correct GB 32100 check character (and a
+correct GB 11714 check digit in the organisation-code part). ``tests/sandbox/test_seed.py`` checks all of
+this with ``python-stdnum``.
+
+Persons (``identity_type`` = ``person``; ``login_hint`` = the username):
+
+========  ====  ==================  ===========  ===========  ========  ==============
+username  name  id_number           phone        nature       agency    archive_no
+========  ====  ==================  ===========  ===========  ========  ==============
+zhangwei  张伟  110105199805120012  13800138000  2 个人委托   11010501  11010500001234
+lina      李娜  330106199503080024  13905712345  1 单位委托   33010001  33010000004321
+wangfang  王芳  32010219921120004X  13813845678  3 单纯存档   32010201  32010200000568
+zhaolei   赵磊  520102199607040051  15885123456  2 个人委托   52010001  52010000000789
+liuyang   刘洋  52010220000101003X  13985012345  (none)       —         —
+========  ====  ==================  ===========  ===========  ========  ==============
+
+The agencies: 11010501 北京市朝阳区人才服务中心, 33010001 杭州市人才服务中心,
+32010201 南京市玄武区人才服务中心, 52010001 贵阳市人才服务中心. 李娜's archive is entrusted by her
+employer 杭州云栖科技有限公司; 刘洋 has no archive anywhere (lookup answers 404).
+
+Legal entities (``identity_type`` = ``legal_entity``):
+
+==========  ======================  ==================  ====================
+username    unit (单位名称)          uscc                agent (经办人)
+==========  ======================  ==================  ====================
+yunqi-hr    杭州云栖科技有限公司    91330106MA27QK3B27  陈静
+jinling-hr  南京金陵软件有限公司    91320102MA1MBP6W7H  周敏
+==========  ======================  ==================  ====================
+
+Agencies: 16, four in each of 北京, 浙江, 江苏 and 贵州 (a provincial centre, a city centre and district
+centres); see ``AGENCIES``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final, Literal
+
+import msgspec
+
+IdentityType = Literal["person", "legal_entity"]
+
+NATURE_NAMES: Final = {"1": "单位委托", "2": "个人委托", "3": "单纯存档"}
+ARCHIVE_STATUS_NAMES: Final = {"1": "在库", "2": "不在库"}
+
+_SUB_NAMESPACE: Final = uuid.UUID("6f0f2f1e-6c1a-5b7e-9d55-2a9a0c1e7b10")
+
+
+class Agency(msgspec.Struct, frozen=True, kw_only=True):
+    """An agency of the directory (机构, 000 附件4 辅助接口2); the shape of the provincial API's Agency."""
+
+    code: str
+    region_code: str
+    name: str
+    province: str
+    city: str
+    address: str
+    phone: str
+
+
+class Unit(msgspec.Struct, frozen=True, kw_only=True):
+    """An employer (单位) as the provincial system records it."""
+
+    name: str
+    uscc: str
+
+
+class SeedArchive(msgspec.Struct, frozen=True, kw_only=True):
+    """The storage record (CY03) of one person."""
+
+    archive_no: str
+    nature: str
+    status: str
+    stored_since: str
+    agency_code: str
+    unit: Unit | None = None
+
+
+class Person(msgspec.Struct, frozen=True, kw_only=True):
+    """A person who can sign in at the SSO provider."""
+
+    username: str
+    name: str
+    id_type: str
+    id_number: str
+    sex: str  # GB/T 2261.1: 1 男, 2 女
+    birth_date: str  # YYYYMMDD
+    phone: str
+    archive: SeedArchive | None
+
+    @property
+    def sub(self) -> str:
+        return subject_of(self.username)
+
+
+class LegalEntity(msgspec.Struct, frozen=True, kw_only=True):
+    """A unit's legal-entity account, signed in by its HR contact (经办人)."""
+
+    username: str
+    unit: Unit
+    agent_name: str
+
+    @property
+    def name(self) -> str:
+        return self.unit.name
+
+    @property
+    def sub(self) -> str:
+        return subject_of(self.username)
+
+
+def subject_of(username: str) -> str:
+    """A stable, opaque ``sub`` for a seeded identity (the same across restarts)."""
+    return str(uuid.uuid5(_SUB_NAMESPACE, username))
+
+
+YUNQI: Final = Unit(name="杭州云栖科技有限公司", uscc="91330106MA27QK3B27")
+JINLING: Final = Unit(name="南京金陵软件有限公司", uscc="91320102MA1MBP6W7H")
+
+
+def _agency(code: str, name: str, province: str, city: str, address: str, phone: str) -> Agency:
+    return Agency(
+        code=code, region_code=code[:6], name=name, province=province, city=city, address=address, phone=phone
+    )
+
+
+AGENCIES: Final[tuple[Agency, ...]] = (
+    _agency("11000001", "北京市人才服务中心", "北京市", "北京市", "北京市东城区东四十条 68 号", "010-64001234"),
+    _agency(
+        "11010101", "北京市东城区人才服务中心", "北京市", "东城区", "北京市东城区朝阳门内大街 192 号", "010-65132288"
+    ),
+    _agency("11010501", "北京市朝阳区人才服务中心", "北京市", "朝阳区", "北京市朝阳区朝阳北路 101 号", "010-65099999"),
+    _agency("11010801", "北京市海淀区人才服务中心", "北京市", "海淀区", "北京市海淀区中关村大街 32 号", "010-82561188"),
+    _agency("33000001", "浙江省人才服务中心", "浙江省", "杭州市", "浙江省杭州市拱墅区环城北路 208 号", "0571-85101234"),
+    _agency("33010001", "杭州市人才服务中心", "浙江省", "杭州市", "浙江省杭州市上城区解放东路 18 号", "0571-87006666"),
+    _agency(
+        "33010601", "杭州市西湖区人才服务中心", "浙江省", "杭州市", "浙江省杭州市西湖区文三路 90 号", "0571-88801234"
+    ),
+    _agency("33020001", "宁波市人才服务中心", "浙江省", "宁波市", "浙江省宁波市鄞州区宁穿路 2001 号", "0574-87181234"),
+    _agency(
+        "32000001", "江苏省人才流动服务中心", "江苏省", "南京市", "江苏省南京市鼓楼区汉中门大街 145 号", "025-83279999"
+    ),
+    _agency("32010001", "南京市人才服务中心", "江苏省", "南京市", "江苏省南京市建邺区江东中路 265 号", "025-84201234"),
+    _agency(
+        "32010201", "南京市玄武区人才服务中心", "江苏省", "南京市", "江苏省南京市玄武区北京东路 41 号", "025-84401234"
+    ),
+    _agency("32050001", "苏州市人才服务中心", "江苏省", "苏州市", "江苏省苏州市姑苏区三香路 1199 号", "0512-68601234"),
+    _agency(
+        "52000001", "贵州省人才交流服务中心", "贵州省", "贵阳市", "贵州省贵阳市云岩区北京路 17 号", "0851-86821234"
+    ),
+    _agency(
+        "52010001", "贵阳市人才服务中心", "贵州省", "贵阳市", "贵州省贵阳市观山湖区长岭北路 55 号", "0851-87981234"
+    ),
+    _agency(
+        "52010201", "贵阳市南明区人才服务中心", "贵州省", "贵阳市", "贵州省贵阳市南明区市府路 8 号", "0851-85781234"
+    ),
+    _agency("52030001", "遵义市人才服务中心", "贵州省", "遵义市", "贵州省遵义市汇川区南京路 66 号", "0851-28221234"),
+)
+
+PERSONS: Final[tuple[Person, ...]] = (
+    Person(
+        username="zhangwei",
+        name="张伟",
+        id_type="01",
+        id_number="110105199805120012",
+        sex="1",
+        birth_date="19980512",
+        phone="13800138000",
+        archive=SeedArchive(
+            archive_no="11010500001234", nature="2", status="1", stored_since="20200715", agency_code="11010501"
+        ),
+    ),
+    Person(
+        username="lina",
+        name="李娜",
+        id_type="01",
+        id_number="330106199503080024",
+        sex="2",
+        birth_date="19950308",
+        phone="13905712345",
+        archive=SeedArchive(
+            archive_no="33010000004321",
+            nature="1",
+            status="1",
+            stored_since="20210301",
+            agency_code="33010001",
+            unit=YUNQI,
+        ),
+    ),
+    Person(
+        username="wangfang",
+        name="王芳",
+        id_type="01",
+        id_number="32010219921120004X",
+        sex="2",
+        birth_date="19921120",
+        phone="13813845678",
+        archive=SeedArchive(
+            archive_no="32010200000568", nature="3", status="1", stored_since="20190910", agency_code="32010201"
+        ),
+    ),
+    Person(
+        username="zhaolei",
+        name="赵磊",
+        id_type="01",
+        id_number="520102199607040051",
+        sex="1",
+        birth_date="19960704",
+        phone="15885123456",
+        archive=SeedArchive(
+            archive_no="52010000000789", nature="2", status="1", stored_since="20220601", agency_code="52010001"
+        ),
+    ),
+    Person(
+        username="liuyang",
+        name="刘洋",
+        id_type="01",
+        id_number="52010220000101003X",
+        sex="1",
+        birth_date="20000101",
+        phone="13985012345",
+        archive=None,
+    ),
+)
+
+LEGAL_ENTITIES: Final[tuple[LegalEntity, ...]] = (
+    LegalEntity(username="yunqi-hr", unit=YUNQI, agent_name="陈静"),
+    LegalEntity(username="jinling-hr", unit=JINLING, agent_name="周敏"),
+)
+
+_AGENCY_BY_CODE: Final = {a.code: a for a in AGENCIES}
+_PERSON_BY_USERNAME: Final = {p.username: p for p in PERSONS}
+_ENTITY_BY_USERNAME: Final = {e.username: e for e in LEGAL_ENTITIES}
+_PERSON_BY_ID: Final = {(p.id_type, p.id_number): p for p in PERSONS}
+
+
+def agency_by_code(code: str) -> Agency | None:
+    return _AGENCY_BY_CODE.get(code)
+
+
+def person_by_username(username: str) -> Person | None:
+    return _PERSON_BY_USERNAME.get(username)
+
+
+def legal_entity_by_username(username: str) -> LegalEntity | None:
+    return _ENTITY_BY_USERNAME.get(username)
+
+
+def identity_by_username(username: str) -> Person | LegalEntity | None:
+    """The seeded person or legal entity a ``login_hint`` names."""
+    return _PERSON_BY_USERNAME.get(username) or _ENTITY_BY_USERNAME.get(username)
+
+
+def person_by_id(id_type: str, id_number: str) -> Person | None:
+    """The seeded person holding this 证件 (the ID number compared upper-case, as ``x`` is written ``X``)."""
+    return _PERSON_BY_ID.get((id_type, id_number.upper()))
