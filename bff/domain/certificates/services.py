@@ -10,6 +10,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 import anyio.to_thread
 from sqlalchemy import select
@@ -25,19 +26,25 @@ from bff.lib.errors import not_found
 from bff.lib.files import FileStore
 from bff.lib.masking import mask_id_number, mask_name
 from bff.provincial.schemas import CertificateResult
+from bff.settings import SigningSettings
 
 log = logging.getLogger("bff.certificates")
 TEMPLATE_VERSION = "v1"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Issuer:
-    """What issuing needs: the PAdES signer, the QR token keys, the file store and the public address."""
+    """What issuing needs: the PAdES signing key (loaded on first use), the QR token keys, the file store and
+    the public address."""
 
-    signer: PdfSigner
+    signing: SigningSettings
     token_keys: TokenKeys
     files: FileStore
     public_base_url: str
+
+    @cached_property
+    def signer(self) -> PdfSigner:
+        return PdfSigner(self.signing.key_path, self.signing.cert_path, self.signing.chain_paths)
 
 
 def new_certificate_id() -> str:
