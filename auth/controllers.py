@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
 from litestar.response import Redirect
 
 from auth.guards import PUBLIC
@@ -67,12 +68,13 @@ class AuthController(Controller):
         return Redirect(auth.url, status_code=302, cookies=[cookie])
 
     @get("/callback", operation_id="loginCallback", summary="Where the provider returns")
-    async def callback(self, request: Request[Any, Any, Any], state: str = "", code: str = "",
+    async def callback(self, request: Request[Any, Any, Any],
+                       oauth_state: Annotated[str, Parameter(query="state")] = "", code: str = "",
                        error: str | None = None) -> Response[Any]:
         oidc: OidcClient = request.app.state.oidc
         sessions: SessionManager = request.app.state.sessions
         await sessions.destroy(request.cookies.get(sessions.settings.cookie_name))
-        login = await sessions.finish_login(state, request.cookies.get(LOGIN_COOKIE))
+        login = await sessions.finish_login(oauth_state, request.cookies.get(LOGIN_COOKIE))
         if login is None or error or not code:
             log.warning("sign-in refused: state or error", extra={"event": {"reason": error or "state"}})
             return _login_failed(sessions)

@@ -30,7 +30,6 @@ from bff.db.engine import create_engine, session_factory
 from bff.domain.applications import ApplicationController
 from bff.domain.archives import ArchiveController
 from bff.domain.certificates.services import Issuer
-from bff.domain.certificates.signing import PdfSigner
 from bff.domain.events import EventsController, publish_application_change
 from bff.domain.health import HealthController
 from bff.domain.me import MeController
@@ -69,9 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                       settings.provincial.timeout)
     token_keys = TokenKeys.load_or_create(settings.signing.token_keys_dir)
     files = LocalFileStore(settings.server.data_dir / "files")
-    signer = PdfSigner(key_path=settings.signing.key_path, cert_path=settings.signing.cert_path,
-                       chain_paths=list(settings.signing.chain_paths))
-    issuer = Issuer(signer=signer, token_keys=token_keys, files=files,
+    issuer = Issuer(signing=settings.signing, token_keys=token_keys, files=files,
                     public_base_url=settings.server.public_base_url)
 
     state = State({

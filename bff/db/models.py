@@ -82,7 +82,7 @@ class StatusEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     provincial_seq: Mapped[int | None] = mapped_column(Integer, unique=True)

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("bff.errors")
@@ -34,6 +35,11 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.fields = fields
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error answers a route gives, so the PWA's client knows their shape."""
+    return {s: ResponseSpec(data_container=ErrorBody, description="错误", generate_examples=False) for s in statuses}
 
 
 def not_found() -> ApiError:

@@ -110,6 +110,10 @@ class Relay:
             change = (app.owner_sub, str(app.id), app.status)
             try:
                 status = await self._handle(db, row, app)
+                row.done_at = utcnow()
+                row.lease_until = None
+                row.last_error = None
+                await db.commit()
             except RetryLater as exc:
                 await self._retry(db, row_id, change, exc.kind, str(exc))
                 return 1
@@ -120,12 +124,7 @@ class Relay:
                 log.exception("outbox row %s failed", row_id)
                 await self._retry(db, row_id, change, "error", type(exc).__name__)
                 return 1
-            now = utcnow()
-            row.done_at = now
-            row.lease_until = None
-            row.last_error = None
-            await db.commit()
-            self.on_change(app.owner_sub, str(app.id), status)
+            self.on_change(change[0], change[1], status)
             return 1
 
     async def _handle(self, db: AsyncSession, row: OutboxMessage, app: Application) -> str:

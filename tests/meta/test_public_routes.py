@@ -18,7 +18,7 @@ PUBLIC_ROUTES = {
     "/", "/{path:path}",  # the PWA's files (its data all comes from /api/, which is guarded)
     "/auth/login", "/auth/callback", "/auth/logout",
     "/v/{token:str}", "/.well-known/jwks.json", "/healthz",
-    "/schema", "/schema/openapi.json", "/schema/openapi.yaml", "/schema/openapi.yml",
+    "/schema", "/schema/openapi.json", "/schema/openapi.yaml", "/schema/openapi.yml", "/schema/{path:str}",
 }
 
 

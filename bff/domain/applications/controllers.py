@@ -11,7 +11,7 @@ from bff.domain.applications import services
 from bff.domain.applications.schemas import ApplicationCreate, ApplicationDetail, ApplicationList
 from bff.domain.archives.services import cached_archive, fetch_archive
 from bff.domain.certificates.services import certificate_pdf_for
-from bff.lib.errors import ApiError
+from bff.lib.errors import ApiError, error_responses
 from bff.provincial.client import ProvincialApi
 
 
@@ -20,7 +20,8 @@ class ApplicationController(Controller):
     tags = ["applications"]
     guards = [require_person]
 
-    @post("/", operation_id="submitApplication", summary="Submit an application (idempotent by Idempotency-Key)")
+    @post("/", operation_id="submitApplication", summary="Submit an application (idempotent by Idempotency-Key)",
+          responses=error_responses(400, 409, 422))
     async def submit(
         self, request: Request[Any, Any, Any], db: AsyncSession, data: ApplicationCreate,
         idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", required=False)] = None,

@@ -95,7 +95,7 @@ def upgrade() -> None:
     op.create_table('status_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('application_id', sa.Uuid(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('provincial_seq', sa.Integer(), nullable=True),
