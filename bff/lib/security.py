@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -30,13 +33,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def security_middleware_factory(public_base_url: str, sso_url: str) -> object:
+def security_middleware_factory(public_base_url: str, sso_url: str) -> Callable[[ASGIApp], ASGIApp]:
     allowed = _origin(public_base_url)
     csp = page_csp(_origin(sso_url))
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
@@ -46,9 +49,10 @@ def security_middleware_factory(public_base_url: str, sso_url: str) -> object:
                 if (origin and origin != "null" and _origin(origin) != allowed) or fetch_site == "cross-site":
                     body = json.dumps({"code": "forbidden", "message": "请求来源不受信任，请在本网站内操作"},
                                       ensure_ascii=False).encode()
-                    await send({"type": "http.response.start", "status": 403,
-                                "headers": [(b"content-type", b"application/json"), *HEADERS]})
-                    await send({"type": "http.response.body", "body": body})
+                    start: Any = {"type": "http.response.start", "status": 403,
+                                  "headers": [(b"content-type", b"application/json"), *HEADERS]}
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
 
             async def send_with_headers(message: Message) -> None:
@@ -58,7 +62,7 @@ def security_middleware_factory(public_base_url: str, sso_url: str) -> object:
                     extra = [(k, v) for k, v in HEADERS if k not in names]
                     if b"content-security-policy" not in names:
                         extra.append((b"content-security-policy", csp))
-                    message["headers"] = existing + extra  # type: ignore[typeddict-unknown-key]
+                    message["headers"] = existing + extra
                 await send(message)
 
             await app(scope, receive, send_with_headers)

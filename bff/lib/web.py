@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Annotated
 
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import PathParameter
 
 from auth.guards import PUBLIC
 
@@ -15,11 +18,11 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
-def spa_handler(dist: Path) -> object:
+def spa_handler(dist: Path) -> HTTPRouteHandler:
     root = dist.resolve()
 
     @get(["/", "/{path:path}"], opt=PUBLIC, include_in_schema=False, sync_to_thread=False)
-    def spa(path: str = "/") -> Response[bytes]:
+    def spa(path: Annotated[str, PathParameter()] = "/") -> Response[bytes]:
         relative = path.lstrip("/")
         if relative.startswith(NOT_SPA):
             raise NotFoundException()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,7 @@ class ServiceTokenVerifier:
         self._fetch = fetch
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
 
     async def _refresh(self) -> None:
         self._fetched_at = time.monotonic()
@@ -55,14 +57,18 @@ class ServiceTokenVerifier:
         self._keys = keys
 
     async def _key(self, kid: str) -> jwt.PyJWK | None:
-        stale = self._fetched_at is None or time.monotonic() - self._fetched_at >= REFETCH_INTERVAL
-        if kid not in self._keys and stale:
-            try:
-                await self._refresh()
-            except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWTError) as exc:
-                log.warning("cannot fetch the SSO provider's keys: %s", type(exc).__name__)
-                if not self._keys:
-                    raise ApiError(503, "unavailable", "暂时无法连接统一认证，不能校验服务令牌，请稍后再试") from exc
+        if kid in self._keys:
+            return self._keys[kid]
+        async with self._lock:  # concurrent first requests wait for the one fetch instead of failing
+            stale = self._fetched_at is None or time.monotonic() - self._fetched_at >= REFETCH_INTERVAL
+            if kid not in self._keys and stale:
+                try:
+                    await self._refresh()
+                except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWTError) as exc:
+                    log.warning("cannot fetch the SSO provider's keys: %s", type(exc).__name__)
+                    if not self._keys:
+                        message = "暂时无法连接统一认证，不能校验服务令牌，请稍后再试"
+                        raise ApiError(503, "unavailable", message) from exc
         return self._keys.get(kid)
 
     async def verify(self, token: str) -> dict[str, Any]:

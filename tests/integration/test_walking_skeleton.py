@@ -22,7 +22,8 @@ from tests.support.stack import Stack, wait_until
 def signed_in(stack: Stack, who: str = "zhangwei") -> Browser:
     browser = Browser()
     landing = browser.sign_in(stack.portal, who)
-    assert landing.status_code == 200, landing.text[:500]
+    assert landing.status_code == 303, landing.text[:500]
+    assert landing.headers["location"] == "/"
     assert browser.session_cookie()
     return browser
 

@@ -40,9 +40,9 @@ class Browser:
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
 
-    def follow(self, response: httpx.Response, limit: int = 10) -> httpx.Response:
+    def follow(self, response: httpx.Response, limit: int = 10, until_path: str | None = None) -> httpx.Response:
         base = response.url
-        while response.is_redirect and limit:
+        while response.is_redirect and limit and response.url.path != until_path:
             target = httpx.URL(str(base)).join(response.headers["location"])
             response = self.get(str(target))
             base = response.url
@@ -50,8 +50,9 @@ class Browser:
         return response
 
     def sign_in(self, portal: str, login_hint: str, role: str = "person") -> httpx.Response:
+        """Through the provider and back; returns the portal's answer at /auth/callback."""
         start = self.get(f"{portal}/auth/login", params={"role": role, "login_hint": login_hint, "next": "/"})
-        return self.follow(start)
+        return self.follow(start, until_path="/auth/callback")
 
     def session_cookie(self) -> str | None:
         return self.cookies.get("__Host-portal_session")
