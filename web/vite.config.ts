@@ -1,0 +1,89 @@
+import { fileURLToPath, URL } from 'node:url'
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import VueRouter from 'vue-router/vite'
+import Components from 'unplugin-vue-components/vite'
+import { VantResolver } from '@vant/auto-import-resolver'
+import { VitePWA } from 'vite-plugin-pwa'
+
+// The BFF serves these paths itself; the dev server forwards them and the service worker never touches them.
+const BFF_PATHS = ['/api', '/auth', '/v', '/.well-known', '/healthz', '/schema']
+const BFF = process.env.BFF_URL ?? 'http://127.0.0.1:8000'
+
+// Vant's icon font is a web font (an inline data: URL with a CDN fallback): the portal's CSP blocks it and the
+// app draws its few icons as inline SVG (src/components/AppIcon.vue), so its @font-face is dropped.
+const dropVantIconFont = {
+  postcssPlugin: 'drop-vant-icon-font',
+  AtRule: {
+    'font-face': (rule: { toString(): string; remove(): void }) => {
+      if (/font-family:\s*["']?vant-icon/.test(rule.toString())) rule.remove()
+    },
+  },
+}
+
+export default defineConfig({
+  plugins: [
+    // file-based typed routes from src/pages (must come before vue())
+    VueRouter({ dts: 'typed-router.d.ts' }),
+    vue(),
+    // Vant components imported on demand, with their styles
+    Components({ dts: 'components.d.ts', resolvers: [VantResolver()] }),
+    VitePWA({
+      registerType: 'autoUpdate',
+      injectRegister: 'script-defer',
+      includeAssets: ['favicon.svg', 'apple-touch-icon.png'],
+      manifest: {
+        id: '/',
+        name: '档案服务',
+        short_name: '档案服务',
+        description: '流动人员人事档案网上服务：查询存档信息、申请存档证明、查看办理进度',
+        lang: 'zh-CN',
+        dir: 'ltr',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        orientation: 'portrait',
+        theme_color: '#1989fa',
+        background_color: '#f7f8fa',
+        categories: ['government', 'utilities'],
+        icons: [
+          { src: '/pwa-192x192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/pwa-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: '/maskable-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        // the app shell only: no runtimeCaching, so no API answer (personal data) is ever cached
+        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        navigateFallback: '/index.html',
+        navigateFallbackDenylist: BFF_PATHS.map(
+          (p) => new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/|$|\\?)`),
+        ),
+        cleanupOutdatedCaches: true,
+        clientsClaim: true,
+      },
+    }),
+  ],
+  css: {
+    postcss: { plugins: [dropVantIconFont] },
+  },
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  server: {
+    proxy: Object.fromEntries(BFF_PATHS.map((p) => [p, { target: BFF, changeOrigin: false }])),
+  },
+  build: {
+    target: 'es2020',
+    // keep first load small: report anything surprisingly large
+    chunkSizeWarningLimit: 300,
+    rolldownOptions: {
+      output: {
+        // the framework in one long-lived chunk; Vant's components split with the screens that use them
+        codeSplitting: {
+          groups: [{ name: 'framework', test: /node_modules[\\/](@?vue|vue-router|vue-i18n|@intlify|openapi-fetch)/ }],
+        },
+      },
+    },
+  },
+})
