@@ -71,7 +71,7 @@ class Application(Base):
     updated_at: Mapped[datetime]
 
     events: Mapped[list[StatusEvent]] = relationship(
-        back_populates="application", order_by="StatusEvent.occurred_at, StatusEvent.id", lazy="raise"
+        back_populates="application", order_by="StatusEvent.id", lazy="raise"
     )
 
 

@@ -7,8 +7,6 @@ that a machine without them cannot pass silently.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from bff.domain.certificates.render import CertificateContent, render_certificate
@@ -16,6 +14,7 @@ from bff.domain.certificates.signing import PdfSigner
 from bff.domain.verification.tokens import TokenKeys
 from sandbox.pki import DevPki, ensure_dev_pki
 from tests.certificates.helpers import make_content, tool
+from tests.support.pdf import nss_db as make_nss_db
 
 
 @pytest.fixture(scope="session")
@@ -59,19 +58,11 @@ def signed_pdf(signer: PdfSigner, unsigned_pdf: bytes) -> bytes:
 @pytest.fixture(scope="session")
 def nss_db(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> str:
     """An NSS database that trusts the dev CA, as a verifier would set one up for pdfsig."""
-    certutil = tool("certutil")
-    directory = tmp_path_factory.mktemp("nss")
-    db = f"sql:{directory}"
-    subprocess.run([certutil, "-N", "--empty-password", "-d", db], check=True, capture_output=True)
-    subprocess.run(
-        [certutil, "-A", "-n", "ca", "-t", "CT,C,C", "-i", str(pki.ca_cert), "-d", db], check=True, capture_output=True
-    )
-    return db
+    tool("certutil")
+    return make_nss_db(tmp_path_factory.mktemp("nss"), pki.ca_cert)
 
 
 @pytest.fixture(scope="session")
 def empty_nss_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    certutil = tool("certutil")
-    db = f"sql:{tmp_path_factory.mktemp('nss-empty')}"
-    subprocess.run([certutil, "-N", "--empty-password", "-d", db], check=True, capture_output=True)
-    return db
+    tool("certutil")
+    return make_nss_db(tmp_path_factory.mktemp("nss-empty"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 import threading
 from pathlib import Path
 
@@ -20,12 +19,8 @@ from pyhanko_certvalidator import ValidationContext
 
 from bff.domain.certificates.signing import SIGNATURE_REASON, PdfSigner, SigningError
 from sandbox.pki import DevPki, ensure_dev_pki
-from tests.certificates.helpers import tool, write
-
-
-def pdfsig(pdf: Path, nss_db: str) -> str:
-    result = subprocess.run([tool("pdfsig"), "-nssdir", nss_db, str(pdf)], capture_output=True, text=True)
-    return result.stdout + result.stderr
+from tests.certificates.helpers import write
+from tests.support.pdf import pdfsig
 
 
 def validate(pdf: bytes, pki: DevPki) -> PdfSignatureStatus:

@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from tests.support.pdf import nss_db, pdfsig
 from tests.support.portal_client import Browser, same_origin
 from tests.support.stack import Stack, wait_until
 
@@ -91,12 +92,16 @@ def test_whole_path_to_a_verified_certificate(stack: Stack, tmp_path: Path) -> N
     wait_until(lambda: detail(stack, browser, app_id)["certificate"] is not None, timeout=30)
     shown = detail(stack, browser, app_id)
     assert shown["status_label"] == "已办结"
-    assert "已办结" in [e["label"] for e in shown["timeline"]]
+    assert [e["label"] for e in shown["timeline"]] == [
+        "已提交", "已转送至存档机构", "申请已受理", "已办结", "电子证明已签发"]
 
     pdf = browser.get(f"{stack.portal}{shown['certificate']['download_url']}")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"].startswith("application/pdf")
     assert "attachment" in pdf.headers["content-disposition"]
+    (tmp_path / "downloaded.pdf").write_bytes(pdf.content)
+    verdict = pdfsig(tmp_path / "downloaded.pdf", nss_db(tmp_path / "nss", stack.base / "pki" / "ca.pem"))
+    assert "Signature is Valid." in verdict and "Certificate is Trusted." in verdict, verdict
     reader = PdfReader(io.BytesIO(pdf.content))
     assert len(reader.pages) == 1
     assert "存档证明" in reader.pages[0].extract_text()
