@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from bff.domain.verification.tokens import TokenKeys
 from tests.support.pdf import nss_db, pdfsig
 from tests.support.portal_client import Browser, same_origin
 from tests.support.stack import Stack, wait_until
@@ -121,6 +123,12 @@ def test_whole_path_to_a_verified_certificate(stack: Stack, tmp_path: Path) -> N
     forged = httpx.get(url.rsplit("/", 1)[0] + "/" + tampered, timeout=10)
     assert "未通过核验" in forged.text
     assert "证明真实有效" not in forged.text
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) <= {"cid", "knd", "iat", "exp"}  # no personal data in the QR
+    other_key = TokenKeys.load_or_create(tmp_path / "other-keys").issue(claims)
+    foreign = httpx.get(url.rsplit("/", 1)[0] + "/" + other_key, timeout=10)
+    assert "未通过核验" in foreign.text and "证明真实有效" not in foreign.text
 
 
 def test_refusal_carries_the_reason(stack: Stack) -> None:
