@@ -36,6 +36,7 @@ lint: python-deps
 
 typecheck: python-deps
 	$(BIN)/mypy
+	cd web && npm run gen:api && git diff --exit-code -- src/api/schema.d.ts
 	cd web && npm run typecheck
 
 pytest: python-deps

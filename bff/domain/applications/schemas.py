@@ -54,15 +54,7 @@ class CertificateInfo(msgspec.Struct):
     download_url: str
 
 
-class ApplicationDetail(msgspec.Struct):
-    id: str
-    reference_no: str
-    kind: str
-    kind_name: str
-    status: str
-    status_label: str
-    submitted_at: str
-    updated_at: str
+class ApplicationDetail(ApplicationSummary):
     purpose: str
     delivery: str
     delivery_name: str
