@@ -7,7 +7,7 @@ import logging
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from auth.guards import PUBLIC
@@ -58,8 +58,8 @@ class AuthController(Controller):
     include_in_schema = True
 
     @get("/login", operation_id="login", summary="Start signing in (302 to the provider)")
-    async def login(self, request: Request[Any, Any, Any], role: str = "person", next: str | None = None,
-                    login_hint: str | None = None) -> Redirect:
+    async def login(self, request: Request[Any, Any, Any], role: FromQuery[str] = "person",
+                    next: FromQuery[str | None] = None, login_hint: FromQuery[str | None] = None) -> Redirect:
         oidc: OidcClient = request.app.state.oidc
         sessions: SessionManager = request.app.state.sessions
         identity_type = ROLES.get(role, "person")
@@ -69,8 +69,8 @@ class AuthController(Controller):
 
     @get("/callback", operation_id="loginCallback", summary="Where the provider returns")
     async def callback(self, request: Request[Any, Any, Any],
-                       oauth_state: Annotated[str, Parameter(query="state")] = "", code: str = "",
-                       error: str | None = None) -> Response[Any]:
+                       oauth_state: Annotated[str, QueryParameter(name="state")] = "",
+                       code: FromQuery[str] = "", error: FromQuery[str | None] = None) -> Response[Any]:
         oidc: OidcClient = request.app.state.oidc
         sessions: SessionManager = request.app.state.sessions
         await sessions.destroy(request.cookies.get(sessions.settings.cookie_name))

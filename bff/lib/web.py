@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Annotated
 
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import PathParameter
+from litestar.params import FromPath
 
 from auth.guards import PUBLIC
 
@@ -22,7 +21,7 @@ def spa_handler(dist: Path) -> HTTPRouteHandler:
     root = dist.resolve()
 
     @get(["/", "/{path:path}"], opt=PUBLIC, include_in_schema=False, sync_to_thread=False)
-    def spa(path: Annotated[str, PathParameter()] = "/") -> Response[bytes]:
+    def spa(path: FromPath[str] = "/") -> Response[bytes]:
         relative = path.lstrip("/")
         if relative.startswith(NOT_SPA):
             raise NotFoundException()

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath
 
 from auth.guards import PUBLIC
 from bff.domain.verification.page import render_verification_page
 from bff.domain.verification.services import verify
+from bff.lib.deps import Db
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -24,7 +25,7 @@ class VerificationController(Controller):
 
     @get("/v/{token:str}", operation_id="verifyCertificatePage", summary="Public verification page (no sign-in)",
          media_type="text/html")
-    async def page(self, request: Request[Any, Any, Any], db: AsyncSession, token: str) -> Response[str]:
+    async def page(self, request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
         view = await verify(db, request.app.state.token_keys, token)
         return Response(render_verification_page(view), media_type="text/html", headers=PAGE_HEADERS)
 
