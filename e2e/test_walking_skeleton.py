@@ -115,6 +115,17 @@ def test_person_gets_a_certificate_a_stranger_can_verify(e2e_stack: Stack, chrom
     screenshot(verifier, "08-not-genuine")
     stranger.close()
 
+    cached = page.evaluate("""async () => {
+        await navigator.serviceWorker.ready;
+        const urls = [];
+        for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+        }
+        return urls;
+    }""")
+    assert cached, "the service worker cached no app shell"
+    assert not [u for u in cached if "/api/" in u or "/auth/" in u or "/v/" in u], cached
+
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("button", name="个人登录")).to_be_visible(timeout=15000)
     assert page.request.get(f"{stack.portal}/api/me").status == 401

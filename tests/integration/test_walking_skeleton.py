@@ -124,6 +124,10 @@ def test_whole_path_to_a_verified_certificate(stack: Stack, tmp_path: Path) -> N
     assert "未通过核验" in forged.text
     assert "证明真实有效" not in forged.text
 
+    logs = stack.log("bff")
+    for personal in ("110105199805120012", "13800138000", "张伟"):
+        assert personal not in logs, f"personal data in the BFF's log: {personal}"
+
     claims = jwt.decode(token, options={"verify_signature": False})
     assert set(claims) <= {"cid", "knd", "iat", "exp"}  # no personal data in the QR
     other_key = TokenKeys.load_or_create(tmp_path / "other-keys").issue(claims)
