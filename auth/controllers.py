@@ -38,17 +38,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     raise OidcError("unknown identity type")
 
 
-def _login_failed(sessions: SessionManager) -> Response[str]:
+def _notice_page(title: str, message: str, status: int, sessions: SessionManager) -> Response[str]:
+    """A plain page for a sign-in that cannot go on; it also drops any half-made session."""
     page = (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'><title>登录未完成</title></head>"
-        "<body style='font-family:system-ui,sans-serif;padding:24px;line-height:1.6'>"
-        f"<h1 style='font-size:20px'>{html.escape('登录未完成')}</h1>"
-        "<p>登录信息已失效或校验未通过，为保护您的信息安全，请重新登录。</p>"
-        "<p><a href='/'>返回首页重新登录</a></p></body></html>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(title)}</title>"
+        "</head><body style='font-family:system-ui,sans-serif;padding:24px;line-height:1.6'>"
+        f"<h1 style='font-size:20px'>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        "<p><a href='/'>返回首页</a></p></body></html>"
     )
-    return Response(page, status_code=400, media_type="text/html",
+    return Response(page, status_code=status, media_type="text/html",
                      cookies=[sessions.expired_cookie(), sessions.expired_login_cookie()])
+
+
+def _login_failed(sessions: SessionManager) -> Response[str]:
+    return _notice_page("登录未完成", "登录信息已失效或校验未通过，为保护您的信息安全，请重新登录。", 400, sessions)
 
 
 class AuthController(Controller):
@@ -59,11 +63,16 @@ class AuthController(Controller):
 
     @get("/login", operation_id="login", summary="Start signing in (302 to the provider)")
     async def login(self, request: Request[Any, Any, Any], role: FromQuery[str] = "person",
-                    next: FromQuery[str | None] = None, login_hint: FromQuery[str | None] = None) -> Redirect:
+                    next: FromQuery[str | None] = None,
+                    login_hint: FromQuery[str | None] = None) -> Response[Any]:
         oidc: OidcClient = request.app.state.oidc
         sessions: SessionManager = request.app.state.sessions
         identity_type = ROLES.get(role, "person")
-        auth = await oidc.authorization_request(login_hint=login_hint, identity_type=identity_type)
+        try:
+            auth = await oidc.authorization_request(login_hint=login_hint, identity_type=identity_type)
+        except OidcError as exc:
+            log.warning("sign-in unavailable: %s", exc)
+            return _notice_page("统一身份认证暂时无法访问", "暂时无法连接统一身份认证平台，请稍后再试。", 503, sessions)
         cookie = await sessions.begin_login(auth.state, auth.nonce, auth.code_verifier, safe_next(next))
         return Redirect(auth.url, status_code=302, cookies=[cookie])
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from bff.app import create_app
-from bff.settings import Settings
+from tests.support.inprocess import inprocess_app
 
 PUBLIC_ROUTES = {
     "/", "/{path:path}",  # the PWA's files (its data all comes from /api/, which is guarded)
@@ -24,14 +21,7 @@ PUBLIC_ROUTES = {
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
-    base = tmp_path_factory.mktemp("meta")
-    subprocess.run([sys.executable, "-m", "sandbox.pki", "init", str(base / "pki")], check=True)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DATA_DIR", str(base))
-    mp.setenv("RELAY_ENABLED", "0")
-    settings = Settings.from_env()
-    mp.undo()
-    return create_app(settings)
+    return inprocess_app(tmp_path_factory.mktemp("meta"))
 
 
 def _handlers(app: Litestar) -> list[tuple[str, str, bool]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get
@@ -12,7 +12,7 @@ from bff.lib.masking import mask_id_number
 
 
 class Me(msgspec.Struct):
-    role: str
+    role: Literal["person", "employer"]
     name: str
     id_number_masked: str | None
     unit_name: str | None

@@ -346,7 +346,8 @@ export interface components {
         Me: {
             id_number_masked: string | null;
             name: string;
-            role: string;
+            /** @enum {string} */
+            role: "person" | "employer";
             unit_name: string | null;
         };
         /** MyArchive */
@@ -676,14 +677,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect Response */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
-                    /** @description target path for the redirect */
-                    location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description Bad request syntax or unsupported method */
             400: {
