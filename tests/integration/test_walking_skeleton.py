@@ -260,3 +260,22 @@ def test_health_and_openapi_are_public(stack: Stack) -> None:
     assert schema.status_code == 200 and "/api/applications" in schema.json()["paths"]
     jwks = httpx.get(f"{stack.portal}/.well-known/jwks.json", timeout=10).json()
     assert jwks["keys"] and all("d" not in k for k in jwks["keys"])
+
+
+def test_two_instances_send_each_application_once_and_apply_each_change_once(stack: Stack) -> None:
+    stack.start_second_bff()
+    try:
+        browser = signed_in(stack)
+        ids = [submit(stack, browser).json()["id"] for _ in range(10)]
+        wait_until(lambda: all(stack.sandbox_application(i) for i in ids), timeout=30)
+        for app_id in ids:
+            stack.clerk(app_id, "accept")
+            stack.clerk(app_id, "complete")
+        wait_until(lambda: all(detail(stack, browser, i)["certificate"] for i in ids), timeout=60)
+        for app_id in ids:
+            held = stack.sandbox_application(app_id)
+            assert held is not None and held["submit_count"] == 1
+            assert timeline(stack, browser, app_id) == [
+                "已提交", "已转送至存档机构", "申请已受理", "已办结", "电子证明已签发"]
+    finally:
+        stack.stop("bff2")

@@ -73,10 +73,10 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, args: list[str], port: int) -> None:
+    def _spawn(self, name: str, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
         log = open(self.base / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([sys.executable, *args], cwd=REPO, env=self.env(), stdout=log,
-                                            stderr=subprocess.STDOUT)
+        self.procs[name] = subprocess.Popen([sys.executable, *args], cwd=REPO, env={**self.env(), **(env or {})},
+                                            stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, timeout=60)
         except TimeoutError:
@@ -98,6 +98,11 @@ class Stack:
 
     def start_bff(self) -> None:
         self._spawn("bff", ["-m", "bff", "serve"], self.portal_port)
+
+    def start_second_bff(self, name: str = "bff2") -> None:
+        """Another instance on the same database and store, as behind a load balancer."""
+        port = free_port()
+        self._spawn(name, ["-m", "bff", "serve"], port, env={"BFF_PORT": str(port), "PUBLIC_BASE_URL": self.portal})
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
