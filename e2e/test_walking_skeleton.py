@@ -17,6 +17,8 @@ from tests.support.stack import Stack
 
 def sign_in(page: Page, stack: Stack, name: str) -> None:
     page.goto(stack.portal + "/")
+    expect(page.get_by_role("button", name="个人登录")).to_be_visible()
+    screenshot(page, "00-sign-in")
     page.get_by_role("button", name="个人登录").click()
     page.wait_for_url(f"{stack.sso}/**")
     screenshot(page, "01-sso-login")
