@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import subprocess
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +281,21 @@ def test_two_instances_send_each_application_once_and_apply_each_change_once(sta
                 "已提交", "已转送至存档机构", "申请已受理", "已办结", "电子证明已签发"]
     finally:
         stack.stop("bff2")
+
+
+def test_same_key_while_the_first_is_still_being_written_is_409(stack: Stack) -> None:
+    browser = signed_in(stack, "zhaolei")  # used nowhere else: no archive cached, so submit asks the province
+    key = str(uuid.uuid4())
+    stack.set_fault("slow", delay_seconds=2)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(submit, stack, browser, key)
+            time.sleep(0.7)
+            second = submit(stack, browser, key)
+            assert second.status_code == 409, second.text
+            assert second.json()["code"] == "in_progress"
+            assert first.result().status_code == 201
+    finally:
+        stack.set_fault("none")
+    again = submit(stack, browser, key)
+    assert again.status_code == 200 and again.json()["id"] == first.result().json()["id"]

@@ -29,17 +29,22 @@ class ApplicationController(Controller):
         principal = current_principal(request)
         key = services.check_key(idempotency_key)
         body = services.validate(data)
+        replay = await services.existing(db, principal.sub, key, body)
+        if replay is not None:
+            found = await services.get_for(db, principal.sub, str(replay.id))
+            return Response(await services.detail(db, found), status_code=200)
         store = request.app.state.store
-        archive = await cached_archive(store, principal)
-        if archive is None:
-            provincial: ProvincialApi = request.app.state.provincial
-            try:
-                archive = await fetch_archive(provincial, store, principal)
-            except ApiError as exc:
-                if exc.code != "provincial_unavailable":
-                    raise
-                archive = None  # the relay looks it up before forwarding
-        result = await services.submit(db, principal, key, body, archive)
+        async with services.in_flight(store, principal.sub, key):
+            archive = await cached_archive(store, principal)
+            if archive is None:
+                provincial: ProvincialApi = request.app.state.provincial
+                try:
+                    archive = await fetch_archive(provincial, store, principal)
+                except ApiError as exc:
+                    if exc.code != "provincial_unavailable":
+                        raise
+                    archive = None  # the relay looks it up before forwarding
+            result = await services.submit(db, principal, key, body, archive)
         if result.created:
             request.app.state.relay_wakeup.set()
         application = await services.get_for(db, principal.sub, str(result.application.id))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import msgspec
+from litestar.stores.base import Store
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +76,27 @@ def _hash(body: ApplicationCreate) -> str:
 def _reference_no() -> str:
     today = utcnow().astimezone(CHINA).strftime("%Y%m%d")
     return "SQ" + today + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+
+
+IN_FLIGHT_SECONDS = 60
+
+
+@contextlib.asynccontextmanager
+async def in_flight(store: Store, owner: str, key: str) -> AsyncIterator[None]:
+    """Marks a submit as being written, so that the same key meanwhile gets 409 rather than waiting."""
+    marker = "submitting:" + hashlib.sha256(f"{owner}:{key}".encode()).hexdigest()
+    if await store.exists(marker):
+        raise ApiError(409, "in_progress", "该申请正在提交中，请稍候刷新“我的申请”查看，无需重复提交")
+    await store.set(marker, b"1", expires_in=IN_FLIGHT_SECONDS)
+    try:
+        yield
+    finally:
+        await store.delete(marker)
+
+
+async def existing(db: AsyncSession, owner: str, key: str, body: ApplicationCreate) -> Application | None:
+    """The application this key already made (a replay), or None; 422 if the key came with another body."""
+    return await _existing(db, owner, key, _hash(body))
 
 
 async def _existing(db: AsyncSession, owner: str, key: str, request_hash: str) -> Application | None:
