@@ -299,3 +299,27 @@ def test_same_key_while_the_first_is_still_being_written_is_409(stack: Stack) ->
         stack.set_fault("none")
     again = submit(stack, browser, key)
     assert again.status_code == 200 and again.json()["id"] == first.result().json()["id"]
+
+
+def test_person_without_archive_cannot_apply_and_is_told_why(stack: Stack) -> None:
+    r = submit(stack, signed_in(stack, "liuyang"))
+    assert r.status_code == 404
+    assert r.json()["code"] == "archive_not_found" and "未查询到" in r.json()["message"]
+
+
+def test_employer_signs_in_as_a_unit_and_cannot_use_person_routes(stack: Stack) -> None:
+    hr = Browser()
+    assert hr.sign_in(stack.portal, "yunqi-hr", role="employer").status_code == 303
+    me = hr.get(f"{stack.portal}/api/me").json()
+    assert me == {"role": "employer", "name": "陈静", "id_number_masked": None, "unit_name": "杭州云栖科技有限公司"}
+    for path in ("/api/archive", "/api/applications"):
+        r = hr.get(stack.portal + path)
+        assert r.status_code == 403 and r.json()["message"] == "没有权限进行此操作"
+
+
+def test_pwa_shell_is_served_for_app_routes_but_not_for_unknown_api(stack: Stack) -> None:
+    shell = httpx.get(f"{stack.portal}/applications/some-id", timeout=10)
+    assert shell.status_code == 200 and "text/html" in shell.headers["content-type"]
+    assert httpx.get(f"{stack.portal}/api/nothing-here", timeout=10).json()["code"] == "not_found"
+    assert httpx.get(f"{stack.portal}/../../etc/passwd", timeout=10).status_code in (200, 404)
+    assert "root:" not in httpx.get(f"{stack.portal}/..%2f..%2fetc%2fpasswd", timeout=10).text
