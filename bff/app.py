@@ -27,17 +27,21 @@ from auth.oidc import OidcClient
 from auth.service_tokens import ServiceTokenProvider
 from auth.sessions import SessionManager
 from bff.db.engine import create_engine, session_factory
+from bff.domain.agencies import AgencyController
 from bff.domain.applications import ApplicationController
 from bff.domain.archives import ArchiveController
 from bff.domain.certificates.services import Issuer
+from bff.domain.employer import UnitController
 from bff.domain.events import EventsController, publish_application_change
 from bff.domain.health import HealthController
 from bff.domain.me import MeController
+from bff.domain.uploads.controllers import DocumentController
+from bff.domain.uploads.services import purge_forever
 from bff.domain.verification.controllers import VerificationController
 from bff.domain.verification.tokens import TokenKeys
 from bff.lib.deps import provide_db
 from bff.lib.errors import exception_handlers
-from bff.lib.files import LocalFileStore
+from bff.lib.files import file_store
 from bff.lib.logging import configure_logging, request_id_middleware
 from bff.lib.security import security_middleware_factory
 from bff.lib.web import spa_handler
@@ -67,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                       ServiceTokenProvider(oidc, settings.provincial.audience),
                                       settings.provincial.timeout)
     token_keys = TokenKeys.load_or_create(settings.signing.token_keys_dir)
-    files = LocalFileStore(settings.server.data_dir / "files")
+    files = file_store(settings.files, settings.server.data_dir)
     issuer = Issuer(signing=settings.signing, token_keys=token_keys, files=files,
                     public_base_url=settings.server.public_base_url)
 
@@ -85,10 +89,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             def on_change(owner: str, application_id: str, status: str) -> None:
                 publish_application_change(channels, owner, application_id, status)
 
-            relay = Relay(app.state.db_sessions, provincial, settings.provincial, issuer, on_change)
+            relay = Relay(app.state.db_sessions, provincial, settings.provincial, issuer, files, on_change)
             poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup)
             tasks = [asyncio.create_task(relay.run(app.state.relay_wakeup), name="relay"),
-                     asyncio.create_task(poller.run(), name="poller")]
+                     asyncio.create_task(poller.run(), name="poller"),
+                     asyncio.create_task(purge_forever(app.state.db_sessions, files), name="purge-uploads")]
         try:
             yield
         finally:
@@ -102,8 +107,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            AuthController, MeController, ArchiveController, ApplicationController, EventsController,
-            VerificationController, HealthController, spa_handler(settings.server.web_dist),
+            AuthController, MeController, ArchiveController, ApplicationController, DocumentController,
+            UnitController, AgencyController, EventsController, VerificationController, HealthController,
+            spa_handler(settings.server.web_dist),
         ],
         guards=[require_session],
         dependencies={"db": Provide(provide_db)},

@@ -7,7 +7,7 @@ sandbox provincial system on :8200, a SQLite file and an in-process store under 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -162,6 +162,37 @@ class SigningSettings:
 
 
 @dataclass(frozen=True)
+class FileSettings:
+    """Where uploads and signed certificates are kept.
+
+    ``FILES_BACKEND=local`` (the default): a directory, ``DATA_DIR/files``. ``FILES_BACKEND=s3``: a bucket on an
+    S3-compatible store (MinIO, Ceph RGW, ...), which needs ``S3_ENDPOINT_URL``, ``S3_BUCKET``,
+    ``S3_ACCESS_KEY_ID`` and ``S3_SECRET_ACCESS_KEY``; ``S3_REGION`` defaults to ``us-east-1`` and ``S3_PREFIX``
+    (a key prefix, for a bucket shared with something else) to none. The bucket must not be public.
+    """
+
+    backend: str = "local"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+
+    @classmethod
+    def from_env(cls) -> FileSettings:
+        return cls(
+            backend=_env("FILES_BACKEND", "local").lower(),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL", ""),
+            s3_bucket=_env("S3_BUCKET", ""),
+            s3_access_key_id=_env("S3_ACCESS_KEY_ID", ""),
+            s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY", ""),
+            s3_region=_env("S3_REGION", "us-east-1"),
+            s3_prefix=_env("S3_PREFIX", ""),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -170,6 +201,7 @@ class Settings:
     session: SessionSettings
     provincial: ProvincialSettings
     signing: SigningSettings
+    files: FileSettings
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -182,4 +214,5 @@ class Settings:
             session=SessionSettings.from_env(),
             provincial=ProvincialSettings.from_env(),
             signing=SigningSettings.from_env(server.data_dir),
+            files=FileSettings.from_env(),
         )

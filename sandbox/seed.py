@@ -15,11 +15,16 @@ lina      李娜  330106199503080024  13905712345  1 单位委托   33010001  33
 wangfang  王芳  32010219921120004X  13813845678  3 单纯存档   32010201  32010200000568
 zhaolei   赵磊  520102199607040051  15885123456  2 个人委托   52010001  52010000000789
 liuyang   刘洋  52010220000101003X  13985012345  (none)       —         —
+chenchen  陈晨  330108199706150822  13758120622  1 单位委托   33010001  33010000005678
+sunhao    孙浩  52010319940922071X  18685123071  2 个人委托   52010001  52010000000912
 ========  ====  ==================  ===========  ===========  ========  ==============
 
 The agencies: 11010501 北京市朝阳区人才服务中心, 33010001 杭州市人才服务中心,
-32010201 南京市玄武区人才服务中心, 52010001 贵阳市人才服务中心. 李娜's archive is entrusted by her
-employer 杭州云栖科技有限公司; 刘洋 has no archive anywhere (lookup answers 404).
+32010201 南京市玄武区人才服务中心, 52010001 贵阳市人才服务中心. 李娜's and 陈晨's archives are
+entrusted by their employer 杭州云栖科技有限公司 (so a certificate or a transfer needs its 单位介绍信);
+刘洋 has no archive anywhere (lookup answers 404). 孙浩 has no archive in 浙江: he keeps his own archive
+in 贵阳 and is 杭州云栖科技有限公司's new hire, so he (or the unit's HR) can ask for it to be transferred
+into unit-entrusted storage in 杭州.
 
 Legal entities (``identity_type`` = ``legal_entity``):
 
@@ -223,6 +228,35 @@ PERSONS: Final[tuple[Person, ...]] = (
         birth_date="20000101",
         phone="13985012345",
         archive=None,
+    ),
+    Person(
+        username="chenchen",
+        name="陈晨",
+        id_type="01",
+        id_number="330108199706150822",
+        sex="2",
+        birth_date="19970615",
+        phone="13758120622",
+        archive=SeedArchive(
+            archive_no="33010000005678",
+            nature="1",
+            status="1",
+            stored_since="20230415",
+            agency_code="33010001",
+            unit=YUNQI,
+        ),
+    ),
+    Person(
+        username="sunhao",
+        name="孙浩",
+        id_type="01",
+        id_number="52010319940922071X",
+        sex="1",
+        birth_date="19940922",
+        phone="18685123071",
+        archive=SeedArchive(
+            archive_no="52010000000912", nature="2", status="1", stored_since="20180905", agency_code="52010001"
+        ),
     ),
 )
 

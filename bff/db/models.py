@@ -57,7 +57,13 @@ class Application(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    # Whose application it is: a hash of 证件类型 + 证件号码, so that a transfer a unit starts for a new hire
+    # appears in the hire's own list once they sign in (``owner_sub`` is whoever started it).
+    holder_key: Mapped[str] = mapped_column(String(64), index=True)
+    initiated_by: Mapped[str] = mapped_column(String(16), default="person")
+    # The unit (统一社会信用代码) that started it, when a unit did.
+    unit_uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     # Filled from the archive record; left empty when the provincial system was down at submit time
     # (the relay fills them before forwarding).
     agency_code: Mapped[str | None] = mapped_column(String(8))
@@ -73,6 +79,85 @@ class Application(Base):
     events: Mapped[list[StatusEvent]] = relationship(
         back_populates="application", order_by="StatusEvent.id", lazy="raise"
     )
+
+
+class Document(Base):
+    """One piece of material (a letter): a single PDF, or several photos of one paper letter."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_sub: Mapped[str] = mapped_column(String(128), index=True)
+    material: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # draft | attached
+    # What goes to the provincial system: the PDF as uploaded, or the photos made into one PDF (set when attached).
+    forward_key: Mapped[str | None] = mapped_column(String(200))
+    forward_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    attached_at: Mapped[datetime | None]
+
+    files: Mapped[list[DocumentFile]] = relationship(
+        back_populates="document", order_by="DocumentFile.id", lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class DocumentFile(Base):
+    """One uploaded file of a document. ``file_id`` is chosen by the client, so a retried upload lands once."""
+
+    __tablename__ = "document_files"
+    __table_args__ = (UniqueConstraint("document_id", "file_id", name="uq_document_files_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(8))  # pdf | image
+    content_type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    upload_sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int] = mapped_column(Integer)
+    original_key: Mapped[str] = mapped_column(String(200))
+    display_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+    document: Mapped[Document] = relationship(back_populates="files", lazy="raise")
+
+
+class ApplicationDocument(Base):
+    """A document attached to an application for one need (material + whose letter it is)."""
+
+    __tablename__ = "application_documents"
+    __table_args__ = (UniqueConstraint("application_id", "material", "role", name="uq_application_documents_need"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
+    material: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    attached_by: Mapped[str] = mapped_column(String(16))  # person | unit
+    forwarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class LetterRequest(Base):
+    """An applicant's request that a unit upload its 单位介绍信; HR finds it by ``code`` or on the unit's home."""
+
+    __tablename__ = "letter_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    material: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    unit_name: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16))  # open | fulfilled | declined | withdrawn
+    reason: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(150))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 class StatusEvent(Base):

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 import msgspec
 
 from auth.oidc import OidcError
 from auth.service_tokens import ServiceTokenProvider
-from bff.provincial.schemas import Archive, CertificateResult, StatusChanges, SubmitResult
+from bff.provincial.schemas import (
+    Agency,
+    AgencyList,
+    Archive,
+    CertificateResult,
+    ProvincialFile,
+    ProvincialFileList,
+    StatusChanges,
+    SubmitResult,
+)
 
 log = logging.getLogger("bff.provincial")
 T = TypeVar("T")
@@ -41,6 +52,9 @@ class ProvincialApi(Protocol):
     async def find_application(self, application_id: str) -> SubmitResult | None: ...
     async def status_changes(self, after: int, limit: int) -> StatusChanges: ...
     async def certificate_result(self, application_id: str) -> CertificateResult: ...
+    async def put_file(self, application_id: str, file_id: str, material: str, data: bytes) -> ProvincialFile: ...
+    async def list_files(self, application_id: str) -> list[ProvincialFile]: ...
+    async def list_agencies(self, province: str | None = None, q: str | None = None) -> list[Agency]: ...
 
 
 class HttpProvincialClient:
@@ -51,7 +65,8 @@ class HttpProvincialClient:
         self.timeout = timeout
 
     async def _request(self, method: str, path: str, *, json: Any = None,
-                       headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
+                       headers: dict[str, str] | None = None, timeout: float | None = None,
+                       content: bytes | None = None) -> httpx.Response:
         for attempt in (1, 2):
             try:
                 token = await self.tokens.token()
@@ -59,7 +74,7 @@ class HttpProvincialClient:
                 raise ProvincialUnavailable("no service token") from exc
             try:
                 response = await self.http.request(
-                    method, f"{self.base_url}{path}", json=json,
+                    method, f"{self.base_url}{path}", json=json, content=content,
                     headers={"Authorization": f"Bearer {token}", **(headers or {})},
                     timeout=timeout or self.timeout,
                 )
@@ -124,3 +139,29 @@ class HttpProvincialClient:
         if response.status_code != 200:
             raise self._rejected(response)
         return self._decode(response, CertificateResult)
+
+    async def put_file(self, application_id: str, file_id: str, material: str, data: bytes) -> ProvincialFile:
+        """PUT one material file (raw PDF). Idempotent by (application_id, file_id): 201 new, 200 the same bytes
+        again. After a ProvincialTimeout the file may or may not be stored: call list_files before sending again."""
+        headers = {"Content-Type": "application/pdf", "X-Material": material,
+                   "X-Content-SHA256": hashlib.sha256(data).hexdigest()}
+        path = f"/applications/{quote(application_id, safe='')}/files/{quote(file_id, safe='')}"
+        response = await self._request("PUT", path, content=data, headers=headers,
+                                       timeout=max(self.timeout, 60.0))
+        if response.status_code not in (200, 201):
+            raise self._rejected(response)
+        return self._decode(response, ProvincialFile)
+
+    async def list_files(self, application_id: str) -> list[ProvincialFile]:
+        response = await self._request("GET", f"/applications/{quote(application_id, safe='')}/files")
+        if response.status_code != 200:
+            raise self._rejected(response)
+        return self._decode(response, ProvincialFileList).files
+
+    async def list_agencies(self, province: str | None = None, q: str | None = None) -> list[Agency]:
+        params = {k: v for k, v in (("province", province), ("q", q)) if v}
+        query = f"?{urlencode(params)}" if params else ""
+        response = await self._request("GET", f"/agencies{query}")
+        if response.status_code != 200:
+            raise self._rejected(response)
+        return self._decode(response, AgencyList).agencies

@@ -104,7 +104,7 @@ class Poller:
                     db.add(OutboxMessage(application_id=app.id, kind="issue_certificate", attempts=0,
                                          next_attempt_at=utcnow(), created_at=utcnow()))
                     wake_relay = True
-                changed.append((app.owner_sub, str(app.id), app.status))
+                changed.append((app.holder_key, str(app.id), app.status))
             cursor.position = max(cursor.position, page.last_seq)
             cursor.lease_until = None
             await db.commit()

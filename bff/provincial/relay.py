@@ -18,15 +18,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bff.db.models import Application, OutboxMessage, StatusEvent
+from bff.db.models import Application, ApplicationDocument, Document, OutboxMessage, StatusEvent
 from bff.domain.certificates.services import Issuer, issue
+from bff.domain.materials import services as materials
 from bff.lib.clock import iso_china, utcnow
+from bff.lib.files import FileStore
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialTimeout, ProvincialUnavailable
 from bff.provincial.leases import lease_outbox
 from bff.settings import ProvincialSettings
 
 log = logging.getLogger("bff.relay")
-OnChange = Callable[[str, str, str], None]  # owner_sub, application_id, status
+OnChange = Callable[[str, str, str], None]  # holder_key, application_id, status
 LEASE_MARGIN = 30.0
 
 
@@ -46,9 +48,9 @@ def backoff(attempts: int, settings: ProvincialSettings) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
 
-def submit_payload(app: Application) -> dict[str, Any]:
+def submit_payload(app: Application, sent: list[tuple[ApplicationDocument, Document]]) -> dict[str, Any]:
     details = app.details
-    return {
+    payload: dict[str, Any] = {
         "application_id": str(app.id),
         "reference_no": app.reference_no,
         "kind": app.kind,
@@ -58,13 +60,19 @@ def submit_payload(app: Application) -> dict[str, Any]:
         "delivery": details["delivery"],
         "purpose": details["purpose"],
         "submitted_at": iso_china(app.created_at),
+        "materials": [{"file_id": str(d.id), "material": a.material, "sha256": d.forward_sha256} for a, d in sent],
     }
+    transfer = details.get("transfer")
+    if transfer:
+        payload["transfer"] = {k: transfer[k] for k in ("target_agency_code", "target_nature", "unit", "initiated_by")}
+    return payload
 
 
 class Relay:
     def __init__(self, db_sessions: async_sessionmaker[AsyncSession], provincial: ProvincialApi,
-                 settings: ProvincialSettings, issuer: Issuer, on_change: OnChange) -> None:
+                 settings: ProvincialSettings, issuer: Issuer, files: FileStore, on_change: OnChange) -> None:
         self.db_sessions = db_sessions
+        self.files = files
         self.provincial = provincial
         self.settings = settings
         self.issuer = issuer
@@ -107,7 +115,7 @@ class Relay:
             app = await db.get(Application, row.application_id)
             if app is None:
                 return 0
-            change = (app.owner_sub, str(app.id), app.status)
+            change = (app.holder_key, str(app.id), app.status)
             try:
                 status = await self._handle(db, row, app)
                 row.done_at = utcnow()
@@ -147,10 +155,17 @@ class Relay:
                 raise GiveUp("no archive for applicant")
             app.archive_no, app.agency_code = archive.archive_no, archive.agency.code
             app.agency_name = archive.agency.name
+            if not app.details.get("needs_known", True):
+                # Submitted during an outage: only now is it known whether a unit's letter is needed.
+                app.details = {**app.details, "needs": materials.needs_for(app.kind, archive), "needs_known": True}
+                if not await materials.settle(db, app, utcnow()):
+                    materials.event(db, app, "needs_material", "您的档案为单位委托存档，请补充单位介绍信", utcnow())
+                    return app.status
+        sent = await self._send_files(db, row, app)
         found = await self.provincial.find_application(str(app.id)) if row.last_error_kind == "timeout" else None
         if found is None:
             try:
-                found = await self.provincial.submit_application(str(app.id), submit_payload(app))
+                found = await self.provincial.submit_application(str(app.id), submit_payload(app, sent))
             except ProvincialRejected as exc:
                 raise GiveUp(f"rejected {exc.status} {exc.code} {exc.field or ''}") from exc
         now = utcnow()
@@ -159,6 +174,32 @@ class Relay:
         app.updated_at = now
         db.add(StatusEvent(application_id=app.id, status="forwarded", note=None, source="portal", occurred_at=now))
         return app.status
+
+    async def _send_files(self, db: AsyncSession, row: OutboxMessage,
+                          app: Application) -> list[tuple[ApplicationDocument, Document]]:
+        """Each attached document once: what a timed-out attempt may already have stored is looked up first,
+        and each file sent is recorded (committed) before the next."""
+        pairs = [(a, d) for a, d in (await db.execute(
+            select(ApplicationDocument, Document).join(Document, Document.id == ApplicationDocument.document_id)
+            .where(ApplicationDocument.application_id == app.id).order_by(ApplicationDocument.id)
+        )).tuples()]
+        pending = [(a, d) for a, d in pairs if a.forwarded_at is None]
+        if pending and row.last_error_kind == "timeout":
+            there = {(f.file_id, f.sha256) for f in await self.provincial.list_files(str(app.id))}
+            for attached, document in pending:
+                if (str(document.id), document.forward_sha256) in there:
+                    attached.forwarded_at = utcnow()
+        for attached, document in pending:
+            if attached.forwarded_at is not None or document.forward_key is None:
+                continue
+            data = await self.files.get(document.forward_key)
+            try:
+                await self.provincial.put_file(str(app.id), str(document.id), attached.material, data)
+            except ProvincialRejected as exc:
+                raise GiveUp(f"file rejected {exc.status} {exc.code} {exc.field or ''}") from exc
+            attached.forwarded_at = utcnow()
+            await db.commit()
+        return pairs
 
     async def _issue(self, db: AsyncSession, app: Application) -> str:
         try:

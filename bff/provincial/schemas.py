@@ -72,3 +72,22 @@ class CertificateResult(msgspec.Struct):
     nature_name: str
     stored_since: str
     agency: Agency
+
+
+class AgencyList(msgspec.Struct):
+    agencies: list[Agency]
+
+
+class ProvincialFile(msgspec.Struct):
+    """A material file the provincial system holds under an application id (PUT answer and list entry)."""
+
+    file_id: str
+    material: str
+    sha256: str
+    size: int
+    content_type: str = "application/pdf"
+    received_at: str = ""
+
+
+class ProvincialFileList(msgspec.Struct):
+    files: list[ProvincialFile]

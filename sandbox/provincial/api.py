@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import msgspec
-from litestar import Response, Router, get, post
+from litestar import Request, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
@@ -16,6 +16,7 @@ from sandbox.provincial.auth import service_token_guard
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.faults import FaultsDep
 from sandbox.provincial.schemas import (
+    MATERIAL_NAMES,
     AgencyList,
     ApplicationIn,
     ApplicationState,
@@ -23,14 +24,28 @@ from sandbox.provincial.schemas import (
     ArchiveLookup,
     CertificateResult,
     ErrorBody,
+    FileList,
     StatusChanges,
+    StoredFile,
 )
-from sandbox.provincial.service import agency_of, archive_of, certificate_result, change_out, not_found
+from sandbox.provincial.service import (
+    agency_of,
+    archive_of,
+    certificate_result,
+    change_out,
+    file_out,
+    not_found,
+)
 from sandbox.provincial.store import Record, StoreDep
-from sandbox.provincial.validation import check_id, validate_application
+from sandbox.provincial.validation import check_file_path_ids, check_id, is_sha256, validate_application
 from sandbox.seed import AGENCIES, person_by_id
 
 log = logging.getLogger("sandbox.provincial")
+
+MAX_FILE_BYTES: Final = 20 * 1024 * 1024  # 20 MiB
+# a body over the limit is still read (and thrown away) up to this much, so the client gets its 413 answer
+# instead of a connection reset in the middle of sending
+_DRAIN_LIMIT: Final = 4 * MAX_FILE_BYTES
 
 
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
@@ -38,7 +53,9 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
         400: "bad_request: malformed JSON or an unknown field",
         401: "unauthorized: missing, expired or forged service token",
         404: "archive_not_found / application_not_found",
-        409: "not_ready: the application is not finished",
+        409: "not_ready: the application is not finished / no_result: the kind has no result document",
+        413: "too_large: the file is over 20 MiB",
+        415: "unsupported_media_type: the file is not sent as application/pdf",
         422: "validation_error (field names it) / idempotency_mismatch",
         503: "unavailable: the system is down",
     }
@@ -54,10 +71,21 @@ def _state(record: Record) -> ApplicationState:
     )
 
 
+def canonical(data: ApplicationIn) -> dict[str, Any]:
+    """The body as stored and hashed: every field, except ``materials`` when empty and ``transfer`` when null
+    (so a certificate application hashes as it did before those fields existed)."""
+    body: dict[str, Any] = msgspec.to_builtins(data)
+    if not body.get("materials"):
+        body.pop("materials", None)
+    if body.get("transfer") is None:
+        body.pop("transfer", None)
+    return body
+
+
 def body_hash(data: JSONBody[ApplicationIn]) -> str:
-    """A hash of the body's meaning: key order and whitespace do not change it."""
-    canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
+    """A hash of the body's meaning (materials included): key order and whitespace do not change it."""
+    encoded = msgspec.json.encode(canonical(data), order="sorted")
+    return hashlib.sha256(encoded).hexdigest()
 
 
 @post("/archives/lookup", operation_id="lookupArchive", status_code=200, responses=_errors(400, 404, 422))
@@ -97,9 +125,9 @@ async def submit_application(
         raise ApiError(400, "bad_request", "缺少 Idempotency-Key 请求头", "Idempotency-Key")
     if key != data.application_id:
         raise ApiError(422, "validation_error", "申请标识与 Idempotency-Key 不一致", "application_id")
-    validate_application(data)
+    validate_application(data, store.files(data.application_id))
     agency = agency_of(data.agency_code)
-    outcome = store.submit(key, msgspec.to_builtins(data), body_hash(data), agency.region_code)
+    outcome = store.submit(key, canonical(data), body_hash(data), agency.region_code)
     if outcome.mismatch or outcome.record is None:
         raise ApiError(422, "idempotency_mismatch", "同一个 Idempotency-Key 已用于内容不同的申请", "Idempotency-Key")
     log.info(
@@ -139,11 +167,104 @@ async def list_status_changes(
     responses=_errors(404, 409),
 )
 async def get_result(application_id: FromPath[str], store: StoreDep) -> CertificateResult:
-    """What a finished certificate states; 409 ``not_ready`` until the application is 已办结."""
+    """What a finished certificate states; 409 ``not_ready`` until it is 已办结 (``no_result`` for a transfer)."""
     record = store.get(application_id)
     if record is None:
         raise not_found()
     return certificate_result(record)
+
+
+async def _read_body(request: Request[Any, Any, Any]) -> bytes:
+    """The whole body, at most ``MAX_FILE_BYTES`` (413 ``too_large`` otherwise)."""
+    announced = request.headers.get("content-length")
+    if announced and announced.isdigit() and int(announced) > _DRAIN_LIMIT:
+        raise ApiError(413, "too_large", "文件不能超过 20 MB", "file", headers={"Connection": "close"})
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > _DRAIN_LIMIT:
+            break
+        if total <= MAX_FILE_BYTES:
+            chunks.append(chunk)
+    if total > MAX_FILE_BYTES:
+        raise ApiError(413, "too_large", "文件不能超过 20 MB", "file")
+    return b"".join(chunks)
+
+
+@put(
+    "/applications/{application_id:str}/files/{file_id:str}",
+    operation_id="putApplicationFile",
+    status_code=201,
+    request_max_body_size=None,  # _read_body enforces the limit and answers in our error shape
+    responses=_errors(400, 413, 415, 422),
+)
+async def put_file(
+    request: Request[Any, Any, Any],
+    application_id: FromPath[str],
+    file_id: FromPath[str],
+    store: StoreDep,
+    faults: FaultsDep,
+    material: Annotated[
+        str | None, HeaderParameter(name="X-Material", description="unit_letter 单位介绍信 | review_letter 政审函")
+    ] = None,
+    content_sha256: Annotated[
+        str | None, HeaderParameter(name="X-Content-SHA256", description="hex SHA-256 of the body")
+    ] = None,
+) -> Response[StoredFile]:
+    """Store one material file (the raw PDF as the body), before or after the application that lists it.
+
+    Idempotent by (application_id, file_id): 201 when new, 200 with the same answer when the same bytes come
+    again, 422 ``idempotency_mismatch`` when other bytes (or another material) come under the same ids."""
+    data = await _read_body(request)  # read first: an early answer would cut a large upload off mid-way
+    check_file_path_ids(application_id, file_id)
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/pdf":
+        raise ApiError(415, "unsupported_media_type", "文件须为 PDF，以 application/pdf 上传", "Content-Type")
+    kind = (material or "").strip()
+    if not kind:
+        raise ApiError(400, "bad_request", "缺少 X-Material 请求头", "X-Material")
+    if kind not in MATERIAL_NAMES:
+        raise ApiError(
+            422, "validation_error", "材料类型应为 unit_letter（单位介绍信）或 review_letter（政审函）", "X-Material"
+        )
+    claimed = (content_sha256 or "").strip().lower()
+    if not claimed:
+        raise ApiError(400, "bad_request", "缺少 X-Content-SHA256 请求头", "X-Content-SHA256")
+    if not is_sha256(claimed):
+        raise ApiError(422, "validation_error", "X-Content-SHA256 应为 64 位十六进制的 SHA-256", "X-Content-SHA256")
+    if not data:
+        raise ApiError(422, "validation_error", "文件是空的", "file")
+    if not data.startswith(b"%PDF-"):
+        raise ApiError(422, "validation_error", "文件不是 PDF 文件", "file")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != claimed:
+        raise ApiError(
+            422,
+            "validation_error",
+            "文件内容与 X-Content-SHA256 不符，可能在传输中损坏，请重新上传",
+            "X-Content-SHA256",
+        )
+    outcome = await asyncio.to_thread(store.put_file, application_id, file_id, kind, actual, content_type, data)
+    if outcome.mismatch or outcome.record is None:
+        raise ApiError(422, "idempotency_mismatch", "该文件标识已用于内容不同的文件", "file_id")
+    log.info(
+        "file %s %s/%s (%s, %d bytes)",
+        "stored" if outcome.created else "re-sent",
+        application_id,
+        file_id,
+        kind,
+        outcome.record.size,
+    )
+    if faults.mode == "timeout_after_commit" and faults.delay_seconds > 0:
+        await asyncio.sleep(faults.delay_seconds)
+    return Response(file_out(outcome.record), status_code=201 if outcome.created else 200)
+
+
+@get("/applications/{application_id:str}/files", operation_id="listApplicationFiles", responses=_errors())
+async def list_files(application_id: FromPath[str], store: StoreDep) -> FileList:
+    """The files PUT under an application id (empty when none, whether or not the application exists yet)."""
+    return FileList(files=[file_out(f) for f in store.files(application_id)])
 
 
 api_router = Router(
@@ -155,6 +276,8 @@ api_router = Router(
         get_application,
         list_status_changes,
         get_result,
+        put_file,
+        list_files,
     ],
     guards=[service_token_guard],
     security=[{"serviceToken": []}],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.params import FromPath
@@ -13,10 +14,17 @@ from litestar.response import Redirect
 from sandbox.common import mask_id_number
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.faults import FaultsDep, FaultSwitch
-from sandbox.provincial.schemas import KIND_NAMES, STATUS_NAMES, Faults
+from sandbox.provincial.schemas import (
+    DELIVERY_NAMES,
+    INITIATOR_NAMES,
+    KIND_NAMES,
+    MATERIAL_NAMES,
+    STATUS_NAMES,
+    Faults,
+)
 from sandbox.provincial.service import act
-from sandbox.provincial.store import Action, Record, StoreDep
-from sandbox.seed import agency_by_code
+from sandbox.provincial.store import Action, FileRecord, Record, StoreDep
+from sandbox.seed import NATURE_NAMES, agency_by_code
 
 FAULT_NAMES: Final = {
     "none": "正常",
@@ -44,7 +52,7 @@ main { padding: 16px 20px; }
 .notice { padding: 8px 12px; border-radius: 6px; background: #e8f5e9; margin-bottom: 12px; }
 .error { background: #fdecea; }
 .scroll { overflow-x: auto; background: #fff; border: 1px solid #dee0e3; border-radius: 6px; }
-table { border-collapse: collapse; width: 100%; min-width: 1100px; }
+table { border-collapse: collapse; width: 100%; min-width: 1400px; }
 th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid #eceef0; vertical-align: top; }
 th { background: #fafbfc; font-weight: 600; white-space: nowrap; }
 form { display: inline-flex; gap: 6px; align-items: center; margin: 0 6px 6px 0; flex-wrap: wrap; }
@@ -52,6 +60,7 @@ button { padding: 4px 12px; font: inherit; cursor: pointer; }
 input[type=text] { padding: 4px 6px; font: inherit; width: 14em; }
 .faults { margin-bottom: 12px; }
 .muted { color: #646a73; }
+ul.files { margin: 0; padding-left: 1.2em; }
 """
 
 
@@ -96,16 +105,66 @@ def _note(record: Record) -> str:
     return ""
 
 
-def _row(record: Record) -> str:
+def _agency_name(code: str) -> str:
+    agency = agency_by_code(code)
+    return agency.name if agency else code
+
+
+def _details(record: Record) -> str:
+    """What the clerk needs to decide: the certificate's purpose, or where the archive goes and for whom."""
+    body = record.body
+    transfer = body.get("transfer")
+    if isinstance(transfer, dict):
+        target = str(transfer.get("target_agency_code", ""))
+        lines = [
+            f"转入机构：{escape(_agency_name(target))}（{escape(target)}）",
+            f"拟存档性质：{escape(NATURE_NAMES.get(str(transfer.get('target_nature')), '—'))}",
+        ]
+        unit = transfer.get("unit")
+        if isinstance(unit, dict):
+            lines.append(f"新单位：{escape(str(unit.get('name', '')))}（{escape(str(unit.get('uscc', '')))}）")
+        initiator = str(transfer.get("initiated_by", ""))
+        lines.append(f"发起方：{escape(INITIATOR_NAMES.get(initiator, initiator))}")
+        return "<br>".join(lines)
+    lines = [f"用途：{escape(str(body.get('purpose', '')))}"]
+    delivery = str(body.get("delivery", ""))
+    if delivery:
+        lines.append(f"领取方式：{escape(DELIVERY_NAMES.get(delivery, delivery))}")
+    return "<br>".join(lines)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
+
+
+def _files(record: Record, files: list[FileRecord]) -> str:
+    """Every file PUT under the application id, each a download link; files the application does not list
+    (uploaded but not named in ``materials``) are marked."""
+    if not files:
+        return '<span class="muted">无</span>'
+    listed = {str(m.get("file_id")) for m in record.body.get("materials", []) if isinstance(m, dict)}
+    items = []
+    for f in files:
+        href = f"/sandbox/applications/{quote(record.application_id, safe='')}/files/{quote(f.file_id, safe='')}"
+        extra = "" if f.file_id in listed else '<span class="muted">（未列入申请）</span>'
+        items.append(
+            f'<li><a href="{escape(href)}" download>{escape(MATERIAL_NAMES.get(f.material, f.material))}</a>'
+            f' <span class="muted">{escape(_size(f.size))}</span>{extra}</li>'
+        )
+    return '<ul class="files">' + "".join(items) + "</ul>"
+
+
+def _row(record: Record, files: list[FileRecord]) -> str:
     applicant: dict[str, Any] = record.body.get("applicant", {})
-    agency = agency_by_code(str(record.body.get("agency_code", "")))
     cells = [
         escape(record.reference_no),
         escape(record.case_no),
         escape(KIND_NAMES.get(record.kind, record.kind)),
         escape(str(applicant.get("name", ""))),
         escape(mask_id_number(str(applicant.get("id_number", "")))),
-        escape(agency.name if agency else str(record.body.get("agency_code", ""))),
+        escape(_agency_name(str(record.body.get("agency_code", "")))),
+        _details(record),
+        _files(record, files),
         escape(STATUS_NAMES.get(record.status, record.status)),
         escape(_time(record.received_at)),
         _note(record),
@@ -129,12 +188,33 @@ def _faults_form(faults: FaultSwitch) -> str:
     )
 
 
-def render(records: list[Record], faults: FaultSwitch, notice: str | None, error: str | None) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("申请编号", "办件编号", "类型", "申请人", "证件号码", "存档机构", "状态", "收到时间", "备注", "操作")
+_COLUMNS: Final = (
+    "申请编号",
+    "办件编号",
+    "类型",
+    "申请人",
+    "证件号码",
+    "存档机构",
+    "申请内容",
+    "材料",
+    "状态",
+    "收到时间",
+    "备注",
+    "操作",
+)
+
+
+def render(
+    records: list[Record],
+    files: Mapping[str, list[FileRecord]],
+    faults: FaultSwitch,
+    notice: str | None,
+    error: str | None,
+) -> str:
+    head = "".join(f"<th>{h}</th>" for h in _COLUMNS)
+    rows = "".join(_row(r, files.get(r.application_id, [])) for r in records) or (
+        f'<tr><td colspan="{len(_COLUMNS)}" class="muted">暂无申请</td></tr>'
     )
-    rows = "".join(_row(r) for r in records) or '<tr><td colspan="10" class="muted">暂无申请</td></tr>'
     banner = ""
     if error in ERRORS:
         banner = f'<p class="notice error">{escape(ERRORS[error])}</p>'
@@ -154,7 +234,9 @@ def render(records: list[Record], faults: FaultSwitch, notice: str | None, error
 @get("/", include_in_schema=False)
 async def console(request: Request[Any, Any, Any], store: StoreDep, faults: FaultsDep) -> Response[str]:
     q = request.query_params
-    return _html(render(store.all(), faults, q.get("notice"), q.get("error")))
+    records = store.all()
+    files = {r.application_id: store.files(r.application_id) for r in records}
+    return _html(render(records, files, faults, q.get("notice"), q.get("error")))
 
 
 def _back(**params: str) -> Redirect:

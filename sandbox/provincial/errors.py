@@ -29,6 +29,18 @@ FIELD_LABELS: Final = {
     "delivery": "领取方式",
     "purpose": "用途",
     "submitted_at": "提交时间",
+    "materials": "材料",
+    "materials[].file_id": "材料文件标识",
+    "materials[].material": "材料类型",
+    "materials[].sha256": "材料文件校验值",
+    "transfer": "转递信息",
+    "transfer.target_agency_code": "转入机构编号",
+    "transfer.target_nature": "拟存档性质",
+    "transfer.unit": "新单位",
+    "transfer.unit.name": "单位名称",
+    "transfer.unit.uscc": "统一社会信用代码",
+    "transfer.initiated_by": "发起方",
+    "file_id": "文件标识",
     "id_type": "证件类型",
     "id_number": "证件号码",
     "reason": "不予办理原因",
@@ -36,6 +48,7 @@ FIELD_LABELS: Final = {
     "delay_seconds": "延迟秒数",
 }
 
+_INDEX = re.compile(r"\[\d+\]")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
 _MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
@@ -59,7 +72,8 @@ class ApiError(Exception):
 
 
 def label(field: str) -> str:
-    return FIELD_LABELS.get(field, field)
+    """The Chinese name of a field; list positions do not change it (``materials[2].file_id``)."""
+    return FIELD_LABELS.get(field) or FIELD_LABELS.get(_INDEX.sub("[]", field), field)
 
 
 def error_response(

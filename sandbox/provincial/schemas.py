@@ -10,12 +10,18 @@ from msgspec import Meta, Struct
 from sandbox.seed import Agency, Unit
 
 Status = Literal["submitted", "accepted", "completed", "refused"]
+Kind = Literal["archive_certificate", "archive_transfer"]
 Delivery = Literal["electronic", "pickup", "post"]
+Material = Literal["unit_letter", "review_letter"]
+TargetNature = Literal["1", "2"]
+Initiator = Literal["person", "unit"]
 FaultMode = Literal["none", "down", "slow", "error", "timeout_after_commit"]
 
 STATUS_NAMES: Final = {"submitted": "已提交", "accepted": "申请已受理", "completed": "已办结", "refused": "不予办理"}
-KIND_NAMES: Final = {"archive_certificate": "存档证明"}
+KIND_NAMES: Final = {"archive_certificate": "存档证明", "archive_transfer": "档案转递"}
 DELIVERY_NAMES: Final = {"electronic": "电子证明", "pickup": "窗口领取纸质证明", "post": "邮寄纸质证明"}
+MATERIAL_NAMES: Final = {"unit_letter": "单位介绍信", "review_letter": "政审函"}
+INITIATOR_NAMES: Final = {"person": "本人", "unit": "单位"}
 
 
 class ErrorBody(Struct):
@@ -31,16 +37,77 @@ class Applicant(Struct, forbid_unknown_fields=True):
     phone: Annotated[str, Meta(description="手机号码 AAC067, 11 digits")]
 
 
-class ApplicationIn(Struct, forbid_unknown_fields=True):
+class MaterialRef(Struct, forbid_unknown_fields=True):
+    """A file the application relies on; it must have been PUT under the same application id first."""
+
+    file_id: Annotated[str, Meta(description="the file_id it was PUT under")]
+    material: Annotated[Material, Meta(description="unit_letter 单位介绍信 | review_letter 政审函")]
+    sha256: Annotated[str, Meta(description="hex SHA-256 of the file, as PUT")]
+
+
+class UnitIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(description="单位名称 AAB004, at most 300 characters")]
+    uscc: Annotated[str, Meta(description="统一社会信用代码 AAB998: 18 characters, valid GB 32100 check character")]
+
+
+class TransferIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where the archive goes (档案转递)."""
+
+    target_agency_code: Annotated[str, Meta(description="机构编号 AAF001 of the receiving agency (in the directory)")]
+    target_nature: Annotated[TargetNature, Meta(description="拟存档性质 ACC749: 1 单位委托, 2 个人委托")]
+    unit: Annotated[UnitIn | None, Meta(description="the new employer; required when target_nature is 1")] = None
+    initiated_by: Annotated[Initiator, Meta(description="who started it: person (本人) or unit (单位经办人)")]
+
+
+class ApplicationIn(Struct, forbid_unknown_fields=True, kw_only=True):
     application_id: Annotated[str, Meta(description="UUID; equals the Idempotency-Key header")]
     reference_no: Annotated[str, Meta(description="the portal's reference number, e.g. SQ20261121ABCD2345")]
-    kind: Literal["archive_certificate"]
+    kind: Kind
     applicant: Applicant
-    archive_no: Annotated[str, Meta(description="存档编号 ACC741: 6-digit region + 8-digit serial")]
-    agency_code: Annotated[str, Meta(description="机构编号 AAF001 of the agency holding the archive")]
-    delivery: Delivery
-    purpose: Annotated[str, Meta(description="what the certificate is for, at most 200 characters")]
+    archive_no: Annotated[str, Meta(description="存档编号 ACC741 of the archive now: 6-digit region + 8-digit serial")]
+    agency_code: Annotated[str, Meta(description="机构编号 AAF001 of the agency holding the archive now")]
+    delivery: Annotated[
+        Delivery | None, Meta(description="how the certificate is delivered; required for certificates")
+    ] = "electronic"
+    purpose: Annotated[
+        str | None, Meta(description="what the certificate is for, at most 200 characters; required for certificates")
+    ] = ""
     submitted_at: Annotated[str, Meta(description="ISO 8601 instant with offset")]
+    materials: Annotated[list[MaterialRef], Meta(description="files PUT beforehand that the application relies on")] = (
+        msgspec.field(default_factory=list)
+    )
+    transfer: Annotated[
+        TransferIn | None, Meta(description="required when kind is archive_transfer, forbidden otherwise")
+    ] = None
+
+
+class StoredFile(Struct):
+    """A file PUT under an application id (the answer of PUT and of the list)."""
+
+    file_id: str
+    material: Material
+    sha256: str
+    size: int
+    content_type: str
+    received_at: str
+
+
+class FileList(Struct):
+    files: list[StoredFile]
+
+
+class SandboxFile(Struct):
+    file_id: str
+    material: Material
+    sha256: str
+    size: int
+    content_type: str
+    received_at: str
+    put_count: int
+
+
+class SandboxFileList(Struct):
+    files: list[SandboxFile]
 
 
 class ApplicationState(Struct):
@@ -132,6 +199,7 @@ class SandboxApplication(Struct):
     issued_on: str | None
     application: dict[str, Any]
     history: list[StatusChange]
+    files: list[SandboxFile]
 
 
 def to_json_text(value: Any) -> str:

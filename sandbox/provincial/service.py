@@ -13,9 +13,11 @@ from sandbox.provincial.schemas import (
     CertificateResult,
     Holder,
     SandboxApplication,
+    SandboxFile,
     StatusChange,
+    StoredFile,
 )
-from sandbox.provincial.store import Action, Change, NotFoundError, Record, Store, TransitionError
+from sandbox.provincial.store import Action, Change, FileRecord, NotFoundError, Record, Store, TransitionError
 from sandbox.seed import ARCHIVE_STATUS_NAMES, NATURE_NAMES, Agency, Person, agency_by_code, person_by_id
 
 _ACTION_NAMES = {"accept": "受理", "complete": "办结", "refuse": "不予办理"}
@@ -62,6 +64,29 @@ def change_out(change: Change) -> StatusChange:
     )
 
 
+def file_out(record: FileRecord) -> StoredFile:
+    return StoredFile(
+        file_id=record.file_id,
+        material=record.material,  # type: ignore[arg-type]
+        sha256=record.sha256,
+        size=record.size,
+        content_type=record.content_type,
+        received_at=record.received_at,
+    )
+
+
+def sandbox_file_out(record: FileRecord) -> SandboxFile:
+    return SandboxFile(
+        file_id=record.file_id,
+        material=record.material,  # type: ignore[arg-type]
+        sha256=record.sha256,
+        size=record.size,
+        content_type=record.content_type,
+        received_at=record.received_at,
+        put_count=record.put_count,
+    )
+
+
 def _result_snapshot(record: Record) -> dict[str, Any]:
     """What the certificate states about the archive, frozen when the application is completed."""
     applicant = record.body["applicant"]
@@ -87,7 +112,8 @@ def act(store: Store, application_id: str, action: Action, reason: str | None = 
     current = store.get(application_id)
     if current is None:
         raise not_found()
-    result = _result_snapshot(current) if action == "complete" else None
+    # only a certificate has a result document; a transfer is simply 办结
+    result = _result_snapshot(current) if action == "complete" and current.kind == "archive_certificate" else None
     try:
         return store.transition(application_id, action, reason.strip() if reason else None, result)
     except NotFoundError as exc:
@@ -101,6 +127,8 @@ def act(store: Store, application_id: str, action: Action, reason: str | None = 
 
 
 def certificate_result(record: Record) -> CertificateResult:
+    if record.kind != "archive_certificate":
+        raise ApiError(409, "no_result", "档案转递没有证明结果，办结即表示档案已入库")
     if record.status != "completed" or record.result is None or not record.certificate_no:
         raise ApiError(409, "not_ready", f"申请尚未办结（当前为「{STATUS_NAMES.get(record.status)}」），还没有证明结果")
     applicant = record.body["applicant"]
@@ -135,4 +163,5 @@ def sandbox_view(store: Store, record: Record) -> SandboxApplication:
         issued_on=record.issued_on,
         application=record.body,
         history=[change_out(c) for c in store.history(record.application_id)],
+        files=[sandbox_file_out(f) for f in store.files(record.application_id)],
     )

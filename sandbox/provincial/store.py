@@ -1,13 +1,16 @@
-"""The provincial system's state in SQLite: applications, idempotency keys, and the status-change log.
+"""The provincial system's state in SQLite: applications, idempotency keys, the status-change log, and files.
 
 Every write is one ``BEGIN IMMEDIATE`` transaction, so a submit and its idempotency key are stored together
-and the ``seq`` of ``status_changes`` only ever grows.
+and the ``seq`` of ``status_changes`` only ever grows. A file's bytes live next to the database
+(``files/<application_id>/<file_id>.pdf``); its row says what it is and how many times it was PUT.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -49,6 +52,18 @@ CREATE TABLE IF NOT EXISTS status_changes (
     status TEXT NOT NULL,
     reason TEXT,
     occurred_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_id TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    material TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    put_count INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (application_id, file_id)
 );
 """
 
@@ -95,6 +110,25 @@ class SubmitOutcome:
     mismatch: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    application_id: str
+    file_id: str
+    material: str
+    sha256: str
+    size: int
+    content_type: str
+    received_at: str
+    put_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    record: FileRecord | None
+    created: bool
+    mismatch: bool = False
+
+
 class NotFoundError(Exception):
     pass
 
@@ -123,9 +157,23 @@ def _record(row: sqlite3.Row) -> Record:
     )
 
 
+def _file_record(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(
+        application_id=row["application_id"],
+        file_id=row["file_id"],
+        material=row["material"],
+        sha256=row["sha256"],
+        size=row["size"],
+        content_type=row["content_type"],
+        received_at=row["received_at"],
+        put_count=row["put_count"],
+    )
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.files_dir = path.parent / "files"
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -202,7 +250,7 @@ class Store:
     def transition(
         self, application_id: str, action: Action, reason: str | None = None, result: dict[str, Any] | None = None
     ) -> Record:
-        """Move an application one step, logging the change; ``complete`` also numbers the certificate."""
+        """Move an application one step, logging the change; completing a certificate also numbers it."""
         allowed_from, target = TRANSITIONS[action]
         now = now_china()
         with self._write() as conn:
@@ -212,7 +260,7 @@ class Store:
             if row["status"] not in allowed_from:
                 raise TransitionError(row["status"])
             certificate_no = issued_on = None
-            if action == "complete":
+            if action == "complete" and row["kind"] == "archive_certificate":
                 prefix = f"CDZM{now:%Y}"
                 count = conn.execute(
                     "SELECT COUNT(*) FROM applications WHERE certificate_no LIKE ?", (prefix + "%",)
@@ -239,6 +287,66 @@ class Store:
             )
             updated = conn.execute("SELECT * FROM applications WHERE id = ?", (row["id"],)).fetchone()
         return _record(updated)
+
+    def file_path(self, application_id: str, file_id: str) -> Path:
+        """Where a file's bytes live; both ids are checked by the caller to be safe path segments."""
+        return self.files_dir / application_id / f"{file_id}.pdf"
+
+    def put_file(
+        self, application_id: str, file_id: str, material: str, sha256: str, content_type: str, data: bytes
+    ) -> FileOutcome:
+        """Store a file once per (application_id, file_id); the same bytes and material again count a replay."""
+        target = self.file_path(application_id, file_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # the bytes go to a temporary file first: only a stored row makes them the file
+        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            now = now_china().isoformat()
+            with self._write() as conn:
+                seen = conn.execute(
+                    "SELECT * FROM files WHERE application_id = ? AND file_id = ?", (application_id, file_id)
+                ).fetchone()
+                if seen is not None:
+                    if seen["sha256"] != sha256 or seen["material"] != material:
+                        return FileOutcome(record=None, created=False, mismatch=True)
+                    conn.execute("UPDATE files SET put_count = put_count + 1 WHERE id = ?", (seen["id"],))
+                    row = conn.execute("SELECT * FROM files WHERE id = ?", (seen["id"],)).fetchone()
+                    return FileOutcome(record=_file_record(row), created=False)
+                os.replace(temp, target)
+                conn.execute(
+                    "INSERT INTO files (application_id, file_id, material, sha256, size, content_type, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (application_id, file_id, material, sha256, len(data), content_type, now),
+                )
+                row = conn.execute(
+                    "SELECT * FROM files WHERE application_id = ? AND file_id = ?", (application_id, file_id)
+                ).fetchone()
+                return FileOutcome(record=_file_record(row), created=True)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def files(self, application_id: str) -> list[FileRecord]:
+        """The files PUT under an application id, in the order they first arrived."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM files WHERE application_id = ? ORDER BY id", (application_id,)
+            ).fetchall()
+        return [_file_record(r) for r in rows]
+
+    def file(self, application_id: str, file_id: str) -> FileRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM files WHERE application_id = ? AND file_id = ?", (application_id, file_id)
+            ).fetchone()
+        return _file_record(row) if row else None
+
+    def file_bytes(self, record: FileRecord) -> bytes:
+        return self.file_path(record.application_id, record.file_id).read_bytes()
 
     def changes(self, after: int, limit: int) -> list[Change]:
         with self._connect() as conn:

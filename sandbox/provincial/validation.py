@@ -1,4 +1,4 @@
-"""The rules of SPEC §6 that a certificate application must meet; each failure names its field."""
+"""The rules of SPEC §5 and §6 that an application must meet; each failure names its field."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import re
 import uuid
 from typing import Final
 
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
 
 from sandbox.common import region_name
 from sandbox.provincial.errors import ApiError
-from sandbox.provincial.schemas import ApplicationIn
+from sandbox.provincial.schemas import MATERIAL_NAMES, ApplicationIn, TransferIn
+from sandbox.provincial.store import FileRecord
 from sandbox.seed import Person, SeedArchive, agency_by_code, person_by_id
 
 # 证件类型 AAC043 (000 四、代码表)
@@ -40,6 +41,9 @@ ID_TYPES: Final = frozenset(
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _ARCHIVE_NO = re.compile(r"\d{14}")
 _REFERENCE_NO = re.compile(r"[A-Z0-9]{1,32}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -66,6 +70,32 @@ def check_id(id_type: str, id_number: str, prefix: str = "") -> None:
         raise invalid(prefix + "id_number", "居民身份证号码格式不正确") from exc
 
 
+def check_uscc(code: str, field: str) -> None:
+    """统一社会信用代码 AAB998: 18 characters with a valid GB 32100 check character."""
+    try:
+        uscc.validate(code)
+    except InvalidLength as exc:
+        raise invalid(field, "统一社会信用代码应为 18 位") from exc
+    except InvalidChecksum as exc:
+        raise invalid(field, "统一社会信用代码的校验码不正确，请核对") from exc
+    except ValidationError as exc:
+        raise invalid(field, "统一社会信用代码格式不正确") from exc
+    if code != code.strip().upper():
+        raise invalid(field, "统一社会信用代码应为 18 位大写字母或数字，不含空格")
+
+
+def check_file_path_ids(application_id: str, file_id: str) -> None:
+    """The ids of a file PUT: they name where its bytes are kept, so only safe characters."""
+    if not _UUID.fullmatch(application_id):
+        raise invalid("application_id", "申请标识应为 UUID")
+    if not _FILE_ID.fullmatch(file_id):
+        raise invalid("file_id", "文件标识应为 1 至 64 位字母、数字、下划线或连字符")
+
+
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256.fullmatch(value))
+
+
 def _check_fields(app: ApplicationIn) -> None:
     try:
         uuid.UUID(app.application_id)
@@ -85,8 +115,14 @@ def _check_fields(app: ApplicationIn) -> None:
         raise invalid("archive_no", "存档编号的前 6 位不是有效的行政区划代码")
     if agency_by_code(app.agency_code) is None:
         raise invalid("agency_code", "机构编号不在机构目录中")
-    if not app.purpose.strip() or len(app.purpose) > 200:
-        raise invalid("purpose", "请填写用途，且不能超过 200 个字")
+    purpose = app.purpose or ""
+    if len(purpose) > 200:
+        raise invalid("purpose", "用途不能超过 200 个字")
+    if app.kind == "archive_certificate":
+        if not purpose.strip():
+            raise invalid("purpose", "请填写用途，且不能超过 200 个字")
+        if app.delivery is None:
+            raise invalid("delivery", "请选择证明的领取方式")
     try:
         submitted = dt.datetime.fromisoformat(app.submitted_at)
     except ValueError as exc:
@@ -95,12 +131,88 @@ def _check_fields(app: ApplicationIn) -> None:
         raise invalid("submitted_at", "提交时间须带时区偏移，如 +08:00")
 
 
-def validate_application(app: ApplicationIn) -> tuple[Person, SeedArchive]:
-    """Check every field, then that the application matches the person's archive of record."""
+def _check_transfer(app: ApplicationIn) -> TransferIn | None:
+    transfer = app.transfer
+    if app.kind != "archive_transfer":
+        if transfer is not None:
+            raise invalid("transfer", "只有档案转递申请才填写转递信息")
+        return None
+    if transfer is None:
+        raise invalid("transfer", "档案转递申请须填写转递信息：转入机构、拟存档性质、发起方")
+    if agency_by_code(transfer.target_agency_code) is None:
+        raise invalid("transfer.target_agency_code", "转入机构编号不在机构目录中")
+    if transfer.target_nature == "1":
+        if transfer.unit is None:
+            raise invalid("transfer.unit", "拟存档性质为单位委托时，须填写新单位的名称和统一社会信用代码")
+        name = transfer.unit.name
+        if not name.strip() or len(name) > 300:
+            raise invalid("transfer.unit.name", "单位名称不能为空，且不能超过 300 个字")
+        check_uscc(transfer.unit.uscc, "transfer.unit.uscc")
+    elif transfer.unit is not None:
+        raise invalid("transfer.unit", "拟存档性质为个人委托时不填写单位")
+    if transfer.initiated_by == "unit" and transfer.target_nature != "1":
+        raise invalid("transfer.initiated_by", "由单位发起的档案转递，拟存档性质应为单位委托")
+    return transfer
+
+
+def _check_material_refs(app: ApplicationIn, files: dict[str, FileRecord]) -> None:
+    """Each listed file was PUT under this application id, with this checksum and this kind of material."""
+    seen: set[str] = set()
+    for i, ref in enumerate(app.materials):
+        prefix = f"materials[{i}]."
+        if ref.file_id in seen:
+            raise invalid(prefix + "file_id", "同一个文件在材料中列了两次")
+        seen.add(ref.file_id)
+        if not is_sha256(ref.sha256):
+            raise invalid(prefix + "sha256", "文件校验值应为 64 位十六进制的 SHA-256")
+        stored = files.get(ref.file_id)
+        if stored is None:
+            raise invalid(prefix + "file_id", "材料文件尚未上传到本申请下，请先上传文件再提交申请")
+        if stored.sha256 != ref.sha256.lower():
+            raise invalid(prefix + "file_id", "材料文件的校验值与已上传的文件不一致，请重新上传")
+        if stored.material != ref.material:
+            name = MATERIAL_NAMES.get(stored.material, stored.material)
+            raise invalid(prefix + "material", f"该文件上传时登记为「{name}」，与申请中填写的材料类型不一致")
+
+
+def letters_needed(app: ApplicationIn, archive: SeedArchive) -> list[str]:
+    """The units whose 单位介绍信 the application needs (SPEC §5), described in Chinese; one letter each."""
+    units: dict[str, str] = {}  # uscc -> description; a unit that is both old and new employer writes one letter
+    if app.kind == "archive_transfer" and app.transfer is not None:
+        if archive.nature == "1" and archive.unit is not None:
+            units.setdefault(archive.unit.uscc, f"现存档单位（{archive.unit.name}）")
+        if app.transfer.target_nature == "1" and app.transfer.unit is not None:
+            unit = app.transfer.unit
+            units.setdefault(unit.uscc, f"新单位（{unit.name}）")
+    elif archive.nature == "1" and archive.unit is not None:
+        units[archive.unit.uscc] = f"存档单位（{archive.unit.name}）"
+    return list(units.values())
+
+
+def _check_materials_complete(app: ApplicationIn, archive: SeedArchive) -> None:
+    """What SPEC §5 asks for, told all at once (一次性告知)."""
+    needed = letters_needed(app, archive)
+    have = sum(1 for ref in app.materials if ref.material == "unit_letter")
+    if have >= len(needed):
+        return
+    service = "档案转递" if app.kind == "archive_transfer" else "出具存档证明"
+    reason = "存档性质为单位委托，" if app.kind == "archive_certificate" else ""
+    if len(needed) == 1:
+        wanted = f"{needed[0]}出具的单位介绍信"
+    else:
+        wanted = f"{len(needed)} 份单位介绍信：{'、'.join(needed)}各一份"
+    raise invalid("materials", f"{reason}{service}需要{wanted}，已提交 {have} 份，请补齐后再提交")
+
+
+def validate_application(app: ApplicationIn, files: list[FileRecord]) -> tuple[Person, SeedArchive]:
+    """Check every field, then the application against the person's archive of record and the files PUT."""
     _check_fields(app)
+    transfer = _check_transfer(app)
+    _check_material_refs(app, {f.file_id: f for f in files})
     person = person_by_id(app.applicant.id_type, app.applicant.id_number)
     if person is None or person.archive is None:
-        raise invalid("archive_no", "该证件号码名下没有存档信息，无法出具存档证明")
+        service = "办理档案转递" if app.kind == "archive_transfer" else "出具存档证明"
+        raise invalid("archive_no", f"该证件号码名下没有存档信息，无法{service}")
     archive = person.archive
     if app.archive_no != archive.archive_no:
         raise invalid("archive_no", "存档编号与本人的存档信息不一致")
@@ -108,4 +220,7 @@ def validate_application(app: ApplicationIn) -> tuple[Person, SeedArchive]:
         raise invalid("applicant.name", "姓名与证件号码登记的姓名不一致")
     if app.agency_code != archive.agency_code:
         raise invalid("agency_code", "机构编号不是本人现存档机构的编号")
+    if transfer is not None and transfer.target_agency_code == archive.agency_code:
+        raise invalid("transfer.target_agency_code", "转入机构与现存档机构相同，无需转递")
+    _check_materials_complete(app, archive)
     return person, archive

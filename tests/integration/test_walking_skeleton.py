@@ -9,7 +9,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import jwt
@@ -19,35 +18,10 @@ from PIL import Image
 from pypdf import PdfReader
 
 from bff.domain.verification.tokens import TokenKeys
+from tests.support.flows import detail, signed_in, submit, timeline
 from tests.support.pdf import nss_db, pdfsig
 from tests.support.portal_client import Browser, same_origin
 from tests.support.stack import Stack, wait_until
-
-
-def signed_in(stack: Stack, who: str = "zhangwei") -> Browser:
-    browser = Browser()
-    landing = browser.sign_in(stack.portal, who)
-    assert landing.status_code == 303, landing.text[:500]
-    assert landing.headers["location"] == "/"
-    assert browser.session_cookie()
-    return browser
-
-
-def submit(stack: Stack, browser: Browser, key: str | None = None, **changes: Any) -> httpx.Response:
-    body = {"kind": "archive_certificate", "purpose": "办理落户", "phone": "13800138000", "delivery": "electronic"}
-    body.update(changes)
-    return browser.post(f"{stack.portal}/api/applications", json=body,
-                        headers={"Idempotency-Key": key or str(uuid.uuid4()), **same_origin(stack.portal)})
-
-
-def detail(stack: Stack, browser: Browser, app_id: str) -> dict[str, Any]:
-    r = browser.get(f"{stack.portal}/api/applications/{app_id}")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def timeline(stack: Stack, browser: Browser, app_id: str) -> list[str]:
-    return [e["label"] for e in detail(stack, browser, app_id)["timeline"]]
 
 
 def qr_url_from_pdf(pdf: bytes, tmp_path: Path) -> str:

@@ -74,3 +74,59 @@ def application_body(**overrides: Any) -> dict[str, Any]:
     body.update(overrides)
     body["applicant"] = {**body["applicant"], **applicant_overrides}
     return body
+
+
+PERSONS: dict[str, dict[str, str]] = {
+    "zhangwei": {"name": "张伟", "id_number": "110105199805120012", "phone": "13800138000"},
+    "lina": {"name": "李娜", "id_number": "330106199503080024", "phone": "13905712345"},
+    "wangfang": {"name": "王芳", "id_number": "32010219921120004X", "phone": "13813845678"},
+    "chenchen": {"name": "陈晨", "id_number": "330108199706150822", "phone": "13758120622"},
+    "sunhao": {"name": "孙浩", "id_number": "52010319940922071X", "phone": "18685123071"},
+}
+ARCHIVES: dict[str, tuple[str, str]] = {  # username -> (archive_no, agency_code)
+    "zhangwei": ("11010500001234", "11010501"),
+    "lina": ("33010000004321", "33010001"),
+    "wangfang": ("32010200000568", "32010201"),
+    "chenchen": ("33010000005678", "33010001"),
+    "sunhao": ("52010000000912", "52010001"),
+}
+YUNQI = {"name": "杭州云栖科技有限公司", "uscc": "91330106MA27QK3B27"}
+JINLING = {"name": "南京金陵软件有限公司", "uscc": "91320102MA1MBP6W7H"}
+
+
+def certificate_body(username: str, **overrides: Any) -> dict[str, Any]:
+    """A 存档证明 application for a seeded person (no materials unless given)."""
+    archive_no, agency_code = ARCHIVES[username]
+    return application_body(
+        applicant={**PERSONS[username], "id_type": "01"}, archive_no=archive_no, agency_code=agency_code, **overrides
+    )
+
+
+def transfer_body(username: str, target_agency_code: str, target_nature: str = "2", **overrides: Any) -> dict[str, Any]:
+    """A 档案转递 application for a seeded person; ``transfer`` keys in ``overrides`` replace the defaults."""
+    transfer: dict[str, Any] = {
+        "target_agency_code": target_agency_code,
+        "target_nature": target_nature,
+        "unit": dict(YUNQI) if target_nature == "1" else None,
+        "initiated_by": "person",
+        **overrides.pop("transfer", {}),
+    }
+    body = certificate_body(username, kind="archive_transfer", transfer=transfer, **overrides)
+    del body["delivery"], body["purpose"]
+    return body
+
+
+def pdf_bytes(note: str = "") -> bytes:
+    """A small, unique PDF-looking file (what the sandbox checks is the %PDF- header)."""
+    return (
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n% " + (note or secrets.token_hex(8)).encode() + b"\n"
+        b"1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+def file_headers(material: str, data: bytes, content_type: str = "application/pdf") -> dict[str, str]:
+    return {
+        "Content-Type": content_type,
+        "X-Material": material,
+        "X-Content-SHA256": hashlib.sha256(data).hexdigest(),
+    }

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.helpers import LiveServer, application_body
+from tests.sandbox.helpers import LiveServer, application_body, certificate_body
 
 
 def submit(api: httpx.Client, body: dict[str, Any], key: str | None = None) -> httpx.Response:
@@ -27,6 +27,8 @@ def test_healthz_and_openapi(live_provincial: LiveServer) -> None:
         "/api/status-changes",
         "/api/applications/{application_id}",
         "/api/applications/{application_id}/result",
+        "/api/applications/{application_id}/files",
+        "/api/applications/{application_id}/files/{file_id}",
     ):
         assert path in paths, path
     assert "/" not in paths
@@ -156,13 +158,9 @@ def test_person_without_archive_cannot_apply(api: httpx.Client) -> None:
     assert response.status_code == 422 and response.json()["field"] == "archive_no"
 
 
-def test_other_persons_can_apply(api: httpx.Client) -> None:
-    body = application_body(
-        applicant={"name": "李娜", "id_number": "330106199503080024", "phone": "13905712345"},
-        archive_no="33010000004321",
-        agency_code="33010001",
-        delivery="post",
-    )
+@pytest.mark.parametrize("username", ["wangfang", "sunhao"])
+def test_other_persons_can_apply(api: httpx.Client, username: str) -> None:
+    body = certificate_body(username, delivery="post")
     assert submit(api, body).status_code == 201
 
 

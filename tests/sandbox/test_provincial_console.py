@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
+from typing import Any
 
 import httpx
 
-from tests.sandbox.helpers import application_body
+from tests.sandbox.helpers import application_body, certificate_body, file_headers, pdf_bytes, transfer_body
 
 
 def _submit(api: httpx.Client) -> dict[str, str]:
@@ -102,3 +105,69 @@ def test_console_fault_switch(api: httpx.Client) -> None:
         assert api.get("/api/agencies").status_code == 200
         bad = browser.post("/console/faults", data={"mode": "none", "delay_seconds": "abc"})
         assert bad.headers["location"] == "/?error=bad_faults"
+
+
+def _upload(api: httpx.Client, body: dict[str, Any], material: str = "unit_letter") -> tuple[str, bytes]:
+    data, file_id = pdf_bytes(), str(uuid.uuid4())
+    response = api.put(
+        f"/api/applications/{body['application_id']}/files/{file_id}",
+        content=data,
+        headers=file_headers(material, data),
+    )
+    assert response.status_code == 201
+    body.setdefault("materials", []).append(
+        {"file_id": file_id, "material": material, "sha256": hashlib.sha256(data).hexdigest()}
+    )
+    return file_id, data
+
+
+def test_console_links_the_files_and_the_download_is_the_same_bytes(api: httpx.Client) -> None:
+    body = certificate_body("lina")
+    file_id, data = _upload(api, body)
+    # a file PUT under the id but not listed in the application is shown, marked
+    stray = pdf_bytes()
+    api.put(
+        f"/api/applications/{body['application_id']}/files/stray",
+        content=stray,
+        headers=file_headers("review_letter", stray),
+    )
+    assert (
+        api.post("/api/applications", json=body, headers={"Idempotency-Key": body["application_id"]}).status_code == 201
+    )
+    row = _row(httpx.get(f"{api.base_url}/").text, body["reference_no"])
+    href = f"/sandbox/applications/{body['application_id']}/files/{file_id}"
+    assert f'<a href="{href}" download>单位介绍信</a>' in row
+    assert "政审函</a>" in row and "未列入申请" in row
+    assert "用途：办理落户" in row and "领取方式：电子证明" in row
+    download = httpx.get(f"{api.base_url}{href}")
+    assert download.status_code == 200 and download.content == data
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+
+
+def test_console_shows_a_transfer_and_completes_it(api: httpx.Client) -> None:
+    body = transfer_body("sunhao", "33010001", "1", transfer={"initiated_by": "unit"})
+    _upload(api, body)
+    assert (
+        api.post("/api/applications", json=body, headers={"Idempotency-Key": body["application_id"]}).status_code == 201
+    )
+    row = _row(httpx.get(f"{api.base_url}/").text, body["reference_no"])
+    for text in (
+        "档案转递",
+        "孙浩",
+        "贵阳市人才服务中心",
+        "转入机构：杭州市人才服务中心（33010001）",
+        "拟存档性质：单位委托",
+        "新单位：杭州云栖科技有限公司（91330106MA27QK3B27）",
+        "发起方：单位",
+        "单位介绍信</a>",
+    ):
+        assert text in row, text
+    application_id = body["application_id"]
+    with httpx.Client(base_url=str(api.base_url)) as browser:
+        browser.post(f"/console/applications/{application_id}/accept")
+        completed = browser.post(f"/console/applications/{application_id}/complete")
+        assert completed.headers["location"] == "/?notice=complete"
+        row = _row(browser.get("/").text, body["reference_no"])
+    assert _status(api, application_id) == "completed"
+    assert "已办结" in row and "证明编号" not in row

@@ -55,6 +55,30 @@ def test_the_required_identities_exist() -> None:
     assert {e.username for e in LEGAL_ENTITIES} >= {"yunqi-hr", "jinling-hr"}
 
 
+def test_the_uploads_and_employer_identities_exist() -> None:
+    chenchen = seed.person_by_username("chenchen")
+    assert chenchen is not None and chenchen.sex == "2" and chenchen.archive is not None
+    assert chenchen.archive.nature == "1" and chenchen.archive.agency_code == "33010001"
+    assert chenchen.archive.unit == seed.YUNQI
+    assert chenchen.archive.archive_no.startswith("330100")
+    assert ric.get_birth_place(chenchen.id_number)["province"] == "浙江省"
+    assert region_name(chenchen.id_number[:6]) is not None and chenchen.id_number.startswith("3301")
+    # the new hire: an archive to transfer from, none in 浙江
+    sunhao = seed.person_by_username("sunhao")
+    assert sunhao is not None and sunhao.archive is not None
+    assert sunhao.archive.nature == "2" and sunhao.archive.agency_code == "52010001"
+    in_zhejiang = [
+        p.username
+        for p in PERSONS
+        if p.archive and agency_by_code(p.archive.agency_code).province == "浙江省"  # type: ignore[union-attr]
+    ]
+    assert "sunhao" not in in_zhejiang and {"lina", "chenchen"} <= set(in_zhejiang)
+    ids = [p.id_number for p in PERSONS]
+    archives = [p.archive.archive_no for p in PERSONS if p.archive]
+    assert len(set(ids)) == len(ids) and len(set(archives)) == len(archives)
+    assert len({p.phone for p in PERSONS}) == len(PERSONS)
+
+
 @pytest.mark.parametrize("entity", LEGAL_ENTITIES, ids=lambda e: e.username)
 def test_uscc_is_valid(entity: seed.LegalEntity) -> None:
     code = entity.unit.uscc

@@ -284,3 +284,15 @@ def test_client_credentials_token(sso: TestClient) -> None:
     # a service token is not a user access token
     info = sso.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 401 and info.json()["error"] == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    ("username", "name", "id_number"),
+    [("chenchen", "陈晨", "330108199706150822"), ("sunhao", "孙浩", "52010319940922071X")],
+)
+def test_new_persons_sign_in_with_login_hint(sso: TestClient, username: str, name: str, id_number: str) -> None:
+    verifier, challenge = pkce_pair()
+    response = authorize(sso, challenge, login_hint=username)
+    assert response.status_code == 302
+    claims = verify_id_token(sso, exchange(sso, redirect_params(response)["code"], verifier).json()["id_token"])
+    assert (claims["identity_type"], claims["name"], claims["id_number"]) == ("person", name, id_number)

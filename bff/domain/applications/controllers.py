@@ -3,16 +3,40 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from auth.guards import current_principal, require_person
 from bff.domain.applications import services
-from bff.domain.applications.schemas import ApplicationCreate, ApplicationDetail, ApplicationList
+from bff.domain.applications.schemas import (
+    ApplicationCreate,
+    ApplicationDetail,
+    ApplicationKind,
+    ApplicationList,
+    Confirmation,
+)
 from bff.domain.archives.services import cached_archive, fetch_archive
 from bff.domain.certificates.services import certificate_pdf_for
+from bff.domain.events import publish_unit_change
+from bff.domain.materials import services as materials
+from bff.domain.materials.schemas import MaterialsUpdate, Requirements
 from bff.lib.deps import Db
 from bff.lib.errors import ApiError, error_responses
 from bff.provincial.client import ProvincialApi
+from bff.provincial.schemas import Archive
+
+
+def _base(request: Request[Any, Any, Any]) -> str:
+    base: str = request.app.state.settings.server.public_base_url
+    return base
+
+
+async def _archive(request: Request[Any, Any, Any]) -> Archive:
+    return await fetch_archive(request.app.state.provincial, request.app.state.store, current_principal(request))
+
+
+def _notify_units(request: Request[Any, Any, Any], usccs: set[str]) -> None:
+    for uscc in usccs:
+        publish_unit_change(request.app.state.channels, uscc)
 
 
 class ApplicationController(Controller):
@@ -31,8 +55,8 @@ class ApplicationController(Controller):
         body = services.validate(data)
         replay = await services.existing(db, principal.sub, key, body)
         if replay is not None:
-            found = await services.get_for(db, principal.sub, str(replay.id))
-            return Response(await services.detail(db, found), status_code=200)
+            found = await services.get_for(db, principal, str(replay.id))
+            return Response(await services.detail(db, found, _base(request)), status_code=200)
         store = request.app.state.store
         async with services.in_flight(store, principal.sub, key):
             archive = await cached_archive(store, principal)
@@ -44,28 +68,74 @@ class ApplicationController(Controller):
                     if exc.code != "provincial_unavailable":
                         raise
                     archive = None  # the relay looks it up before forwarding
-            result = await services.submit(db, principal, key, body, archive)
+            result = await services.submit(db, request.app.state.files, principal, key, body, archive)
         if result.created:
             request.app.state.relay_wakeup.set()
-        application = await services.get_for(db, principal.sub, str(result.application.id))
-        return Response(await services.detail(db, application), status_code=201 if result.created else 200)
+            _notify_units(request, {c.ask_unit.uscc for c in body.materials if c.ask_unit})
+        application = await services.get_for(db, principal, str(result.application.id))
+        return Response(await services.detail(db, application, _base(request)),
+                        status_code=201 if result.created else 200)
+
+    @get("/requirements", operation_id="getRequirements",
+         summary="The material an application of this kind needs, all at once (一次性告知)",
+         responses=error_responses(404, 503))
+    async def requirements(self, request: Request[Any, Any, Any], kind: FromQuery[ApplicationKind]) -> Requirements:
+        return materials.requirements(materials.needs_for(kind, await _archive(request)))
 
     @get("/", operation_id="listApplications", summary="我的申请")
     async def list(self, request: Request[Any, Any, Any], db: Db) -> ApplicationList:
-        rows = await services.list_for(db, current_principal(request).sub)
+        rows = await services.list_for(db, current_principal(request))
         return ApplicationList(items=[services.summary(a) for a in rows])
 
     @get("/{application_id:str}", operation_id="getApplication", summary="One application with its timeline")
     async def detail(self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str]) -> ApplicationDetail:
-        application = await services.get_for(db, current_principal(request).sub, application_id)
-        return await services.detail(db, application)
+        application = await services.get_for(db, current_principal(request), application_id)
+        return await services.detail(db, application, _base(request))
+
+    @post("/{application_id:str}/materials", operation_id="addApplicationMaterials", status_code=200,
+          summary="Provide material still missing: upload it, or ask a unit (again)",
+          responses=error_responses(400, 404, 409, 422))
+    async def add_materials(self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str],
+                            data: JSONBody[MaterialsUpdate]) -> ApplicationDetail:
+        principal = current_principal(request)
+        application = await services.get_for(db, principal, application_id)
+        await services.add_materials(db, request.app.state.files, principal, application, data.materials)
+        request.app.state.relay_wakeup.set()
+        _notify_units(request, {c.ask_unit.uscc for c in data.materials if c.ask_unit})
+        application = await services.get_for(db, principal, application_id)
+        return await services.detail(db, application, _base(request))
+
+    @post("/{application_id:str}/confirm", operation_id="confirmApplication", status_code=200,
+          summary="Agree to a transfer the new employer started", responses=error_responses(400, 404, 409, 422, 503))
+    async def confirm(self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str],
+                      data: JSONBody[Confirmation]) -> ApplicationDetail:
+        principal = current_principal(request)
+        application = await services.get_for(db, principal, application_id)
+        archive = await _archive(request)
+        await services.confirm(db, request.app.state.files, principal, application, data.materials, archive)
+        request.app.state.relay_wakeup.set()
+        _notify_units(request, {c.ask_unit.uscc for c in data.materials if c.ask_unit} | {application.unit_uscc or ""}
+                      - {""})
+        application = await services.get_for(db, principal, application_id)
+        return await services.detail(db, application, _base(request))
+
+    @post("/{application_id:str}/decline", operation_id="declineApplication", status_code=200,
+          summary="Refuse a transfer the new employer started", responses=error_responses(404, 409))
+    async def decline(self, request: Request[Any, Any, Any], db: Db,
+                      application_id: FromPath[str]) -> ApplicationDetail:
+        principal = current_principal(request)
+        application = await services.get_for(db, principal, application_id)
+        await services.cancel_unconfirmed(db, application)
+        _notify_units(request, {application.unit_uscc or ""} - {""})
+        application = await services.get_for(db, principal, application_id)
+        return await services.detail(db, application, _base(request))
 
     @get("/{application_id:str}/certificate", operation_id="downloadCertificate",
          summary="The signed e-certificate (PDF)", media_type="application/pdf")
     async def certificate(
         self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str]
     ) -> Response[bytes]:
-        application = await services.get_for(db, current_principal(request).sub, application_id)
+        application = await services.get_for(db, current_principal(request), application_id)
         pdf, certificate_no = await certificate_pdf_for(db, request.app.state.files, application)
         return Response(pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{certificate_no}.pdf"',

@@ -1,0 +1,3 @@
+from bff.domain.employer.controllers import UnitController
+
+__all__ = ["UnitController"]

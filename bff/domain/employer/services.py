@@ -1,0 +1,206 @@
+"""The unit's side: requests naming the unit (upload one letter for several, or decline with a reason), and
+transfers into the unit's collective storage for new hires. A unit is known by its 统一社会信用代码 and sees
+nothing that does not name it."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from auth.sessions import Principal
+from bff.db.models import Application, Document, LetterRequest
+from bff.domain.applications.schemas import KIND_NAMES, STATUS_LABELS
+from bff.domain.applications.services import reference_no
+from bff.domain.employer.schemas import NewHireTransfer, UnitApplication, UnitRequest
+from bff.domain.materials import services as materials
+from bff.domain.materials.schemas import REQUEST_STATE_LABELS, ROLE_NAMES
+from bff.domain.uploads import services as uploads
+from bff.domain.uploads.schemas import MATERIAL_NAMES
+from bff.lib.clock import iso_china, utcnow
+from bff.lib.errors import ApiError, FieldError, not_found
+from bff.lib.files import FileStore
+from bff.lib.holders import holder_key
+from bff.lib.masking import mask_id_number
+from bff.provincial.schemas import Agency
+
+
+def unit_of(principal: Principal) -> str:
+    if principal.role != "employer" or not principal.uscc:
+        raise not_found()
+    return principal.uscc
+
+
+def request_view(request: LetterRequest, app: Application, document: Document | None, now: datetime) -> UnitRequest:
+    applicant = app.details.get("applicant", {})
+    state = "expired" if request.state == "open" and request.expires_at <= now else request.state
+    return UnitRequest(
+        code=request.code, applicant_name=str(applicant.get("name", "")),
+        applicant_id_masked=mask_id_number(str(applicant.get("id_number", ""))),
+        service=KIND_NAMES.get(app.kind, app.kind), material_name=MATERIAL_NAMES[request.material],
+        role_name=ROLE_NAMES.get(request.role, ""), requested_at=iso_china(request.created_at),
+        expires_at=iso_china(request.expires_at), state=state,  # type: ignore[arg-type]
+        state_label=REQUEST_STATE_LABELS[state], reason=request.reason,
+        document=uploads.view(document) if document is not None else None,
+    )
+
+
+async def _with_documents(db: AsyncSession, rows: list[tuple[LetterRequest, Application]],
+                          principal: Principal) -> list[UnitRequest]:
+    now = utcnow()
+    out = []
+    for request, app in rows:
+        document = None
+        if request.document_id is not None:
+            found = await uploads.readable_or_none(db, principal, str(request.document_id))
+            document = found
+        out.append(request_view(request, app, document, now))
+    return out
+
+
+async def list_requests(db: AsyncSession, principal: Principal) -> list[UnitRequest]:
+    rows = await db.execute(
+        select(LetterRequest, Application).join(Application, Application.id == LetterRequest.application_id)
+        .where(LetterRequest.unit_uscc == unit_of(principal), LetterRequest.state != "withdrawn")
+        .order_by(LetterRequest.created_at.desc()).limit(200)
+    )
+    return await _with_documents(db, [(r, a) for r, a in rows.tuples()], principal)
+
+
+async def _requests(db: AsyncSession, principal: Principal, codes: list[str], *,
+                    lock: bool = False) -> list[tuple[LetterRequest, Application]]:
+    wanted = {c.strip().upper() for c in codes}
+    query = (select(LetterRequest, Application).join(Application, Application.id == LetterRequest.application_id)
+             .where(LetterRequest.code.in_(wanted), LetterRequest.unit_uscc == unit_of(principal)))
+    if lock:
+        query = query.with_for_update()
+    rows = [(r, a) for r, a in (await db.execute(query)).tuples()]
+    if len(rows) != len(wanted):
+        raise not_found()
+    return rows
+
+
+async def get_request(db: AsyncSession, principal: Principal, code: str) -> UnitRequest:
+    return (await _with_documents(db, await _requests(db, principal, [code]), principal))[0]
+
+
+def _still_open(request: LetterRequest, now: datetime) -> None:
+    if request.state != "open":
+        raise ApiError(409, "request_closed", f"请求 {request.code} 已处理，无需再次操作")
+    if request.expires_at <= now:
+        raise ApiError(409, "request_expired", f"请求 {request.code} 已过期，请联系申请人重新发起")
+
+
+async def fulfil(db: AsyncSession, files: FileStore, principal: Principal, codes: list[str],
+                 document_id: str) -> list[Application]:
+    """One letter for one or several requests, all in one transaction; each application that is now complete
+    goes on to the provincial system."""
+    now = utcnow()
+    rows = await _requests(db, principal, codes, lock=True)
+    for request, _ in rows:
+        _still_open(request, now)
+    document = await uploads.usable(db, principal, document_id, "unit_letter")
+    for request, app in rows:
+        request.state, request.document_id, request.decided_at = "fulfilled", document.id, now
+        request.decided_by = principal.agent_name or principal.name
+        await materials.attach(db, files, app, document, request.material, request.role, "unit", now)
+        materials.event(db, app, "material_attached", f"{request.unit_name}已上传{MATERIAL_NAMES[request.material]}",
+                        now)
+        await materials.settle(db, app, now)
+    await db.commit()
+    return [app for _, app in rows]
+
+
+async def decline(db: AsyncSession, principal: Principal, code: str, reason: str) -> Application:
+    text = reason.strip()
+    if not 2 <= len(text) <= 200:
+        raise ApiError(422, "validation_error", "请填写不出具介绍信的原因（2至200个字）",
+                       [FieldError("reason", "必填")])
+    now = utcnow()
+    [(request, app)] = await _requests(db, principal, [code], lock=True)
+    _still_open(request, now)
+    request.state, request.reason, request.decided_at = "declined", text, now
+    request.decided_by = principal.agent_name or principal.name
+    materials.event(db, app, "letter_declined", f"{request.unit_name}：{text}", now)
+    await materials.settle(db, app, now)
+    await db.commit()
+    return app
+
+
+def check_hire(body: NewHireTransfer) -> NewHireTransfer:
+    errors: list[FieldError] = []
+    name = body.name.strip()
+    if not name or len(name) > 150:
+        errors.append(FieldError("name", "请填写新员工姓名（不超过150个字）"))
+    number = body.id_number.strip().upper()
+    try:
+        ric.validate(number)
+    except ValidationError:
+        errors.append(FieldError("id_number", "请填写正确的18位居民身份证号码"))
+    if errors:
+        raise ApiError(422, "validation_error", "；".join(e.message for e in errors), errors)
+    return NewHireTransfer(name=name, id_number=number, target_agency_code=body.target_agency_code.strip(),
+                           document_id=body.document_id, id_type=body.id_type)
+
+
+async def start_transfer(db: AsyncSession, files: FileStore, principal: Principal, key: str, body: NewHireTransfer,
+                         agency: Agency) -> tuple[Application, bool]:
+    """A transfer into the unit's collective storage; it waits for the hire to confirm it in their own portal."""
+    uscc = unit_of(principal)
+    request_hash = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+    found = await db.scalar(select(Application).where(Application.owner_sub == principal.sub,
+                                                      Application.idempotency_key == key))
+    if found is not None:
+        if found.request_hash != request_hash:
+            raise ApiError(422, "idempotency_mismatch", "同一申请已提交过不同的内容，请刷新页面后重新填写")
+        return found, False
+    document = await uploads.usable(db, principal, body.document_id, "unit_letter")
+    now = utcnow()
+    unit = {"name": principal.name, "uscc": uscc}
+    transfer = {"target_agency_code": agency.code, "target_agency_name": agency.name, "target_nature": "1",
+                "unit": unit, "initiated_by": "unit"}
+    app = Application(
+        id=uuid.uuid4(), reference_no=reference_no(), owner_sub=principal.sub, idempotency_key=key,
+        request_hash=request_hash, kind="archive_transfer", status="awaiting_confirmation",
+        holder_key=holder_key(body.id_type, body.id_number), initiated_by="unit", unit_uscc=uscc,
+        details={"purpose": "", "phone": "", "delivery": "electronic", "transfer": transfer,
+                 "needs": materials.needs_for("archive_transfer", None, transfer),
+                 "applicant": {"name": body.name, "id_type": body.id_type, "id_number": body.id_number}},
+        created_at=now, updated_at=now,
+    )
+    db.add(app)
+    materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
+    await db.flush()
+    await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise ApiError(409, "in_progress", "该申请正在提交中，请稍候刷新查看") from None
+    return app, True
+
+
+async def list_applications(db: AsyncSession, principal: Principal) -> list[UnitApplication]:
+    rows = await db.scalars(select(Application).where(Application.unit_uscc == unit_of(principal))
+                            .order_by(Application.created_at.desc()).limit(200))
+    return [unit_application(a) for a in rows]
+
+
+def unit_application(app: Application) -> UnitApplication:
+    applicant = app.details.get("applicant", {})
+    transfer = app.details.get("transfer") or {}
+    return UnitApplication(
+        id=str(app.id), reference_no=app.reference_no, kind_name=KIND_NAMES.get(app.kind, app.kind),
+        status=app.status, status_label=STATUS_LABELS.get(app.status, app.status),
+        holder_name=str(applicant.get("name", "")),
+        holder_id_masked=mask_id_number(str(applicant.get("id_number", ""))),
+        target_agency_name=transfer.get("target_agency_name"), submitted_at=iso_china(app.created_at),
+        updated_at=iso_china(app.updated_at),
+    )
