@@ -219,3 +219,39 @@ def test_access_matrix_of_upload_and_request_routes(stack: Stack) -> None:
     assert detail(stack, person_a, app_id)["materials"][0]["state"] == "requested"
     assert person_a.get(f"{stack.portal}/api/documents/{doc_a}").status_code == 200
     assert put_file(stack, unit_y, doc_x, corpus.plain_pdf()).status_code == 404
+
+
+def test_a_letter_needed_but_unknown_during_an_outage_is_asked_for_afterwards(stack: Stack) -> None:
+    chen = signed_in(stack, "chenchen")
+    stack.set_fault("down")
+    try:
+        r = submit(stack, chen)  # the archive cannot be looked up, so what it needs is not known yet
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+    finally:
+        stack.set_fault("none")
+    wait_until(lambda: detail(stack, chen, app_id)["status"] == "awaiting_material", timeout=30)
+    shown = detail(stack, chen, app_id)
+    assert shown["materials"][0]["state"] == "missing" and "需补充材料" in [e["label"] for e in shown["timeline"]]
+    assert stack.sandbox_application(app_id) is None
+    r = post(stack, chen, f"/api/applications/{app_id}/materials",
+             {"materials": [{**LETTER, "document_id": uploaded(stack, chen, corpus.plain_pdf())}]})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: forwarded(stack, chen, app_id), timeout=30)
+    assert len(sandbox_files(stack, app_id)) == 1
+
+
+def test_files_and_application_land_once_when_the_provincial_system_times_out_after_storing(stack: Stack) -> None:
+    lina = signed_in(stack, "lina")
+    stack.set_fault("timeout_after_commit", delay_seconds=5)  # longer than the BFF's 3 s timeout
+    try:
+        r = submit(stack, lina, materials=[{**LETTER, "document_id": uploaded(stack, lina, corpus.plain_pdf())}])
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+        wait_until(lambda: stack.sandbox_application(app_id) is not None, timeout=30)
+    finally:
+        stack.set_fault("none")
+    wait_until(lambda: forwarded(stack, lina, app_id), timeout=40)
+    files = sandbox_files(stack, app_id)
+    assert [f["put_count"] for f in files] == [1]
+    assert stack.sandbox_application(app_id)["submit_count"] == 1  # type: ignore[index]

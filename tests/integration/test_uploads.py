@@ -158,3 +158,24 @@ def test_stale_drafts_are_purged_after_a_day(stack: Stack) -> None:
     assert browser.get(f"{stack.portal}/api/documents/{document_id}").status_code == 200
     assert asyncio.run(purge(25)) >= 1
     assert browser.get(f"{stack.portal}/api/documents/{document_id}").status_code == 404
+
+
+def test_a_document_holds_at_most_twenty_pages(stack: Stack) -> None:
+    browser = signed_in(stack, "wangfang")
+    document_id = new_document(stack, browser)
+    small = corpus.jpeg(40, 60)
+    for _ in range(20):
+        assert put_file(stack, browser, document_id, small).status_code == 201
+    r = put_file(stack, browser, document_id, small)
+    assert r.status_code == 422 and "最多20页" in r.json()["message"]
+
+
+def test_a_person_cannot_hoard_drafts(stack: Stack) -> None:
+    """The per-person limit on files not yet submitted (60 MB), checked on the server."""
+    browser = signed_in(stack, "zhaolei")
+    big = corpus.large_pdf(9_500_000)
+    answers = []
+    for _ in range(7):
+        answers.append(put_file(stack, browser, new_document(stack, browser), big))
+    assert [a.status_code for a in answers[:6]] == [201] * 6
+    assert answers[6].status_code == 422 and "60MB" in answers[6].json()["message"]

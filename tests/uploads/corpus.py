@@ -342,3 +342,20 @@ def _form_xobject(content: bytes) -> DecodedStreamObject:
     stream[NameObject("/Subtype")] = NameObject("/Form")
     stream[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in (0, 0, 100, 100)])
     return stream
+
+
+def large_pdf(size: int) -> bytes:
+    """A valid one-page PDF of about ``size`` bytes (an incompressible comment in its content stream)."""
+    import secrets
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    stream = DecodedStreamObject()
+    stream.set_data(b"%" + secrets.token_hex(max(size - 1000, 2) // 2).encode() + b"\n")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

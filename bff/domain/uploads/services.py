@@ -148,7 +148,7 @@ async def add_file(db: AsyncSession, files: FileStore, principal: Principal, doc
         raise ApiError(422, "mixed_document", "这份材料已是一个PDF文件，不能再添加照片；如需更换，请先删除")
     if len(document.files) >= MAX_FILES_PER_DOCUMENT:
         raise ApiError(422, "too_many_pages", f"一份材料最多{MAX_FILES_PER_DOCUMENT}页")
-    size = len(checked.display)
+    size = len(checked.original)  # what the person uploaded (and what the provincial system gets)
     if sum(f.size for f in document.files) + size > MAX_DOCUMENT_BYTES:
         raise ApiError(422, "document_too_large", "这份材料的文件总大小不能超过30MB")
     if await _draft_bytes(db, principal.sub) + size > MAX_DRAFT_BYTES_PER_OWNER:
