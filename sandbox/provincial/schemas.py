@@ -96,13 +96,9 @@ class FileList(Struct):
     files: list[StoredFile]
 
 
-class SandboxFile(Struct):
-    file_id: str
-    material: Material
-    sha256: str
-    size: int
-    content_type: str
-    received_at: str
+class SandboxFile(StoredFile):
+    """A stored file with how many times it was PUT (what the exactly-once tests read)."""
+
     put_count: int
 
 

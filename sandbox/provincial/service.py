@@ -76,15 +76,7 @@ def file_out(record: FileRecord) -> StoredFile:
 
 
 def sandbox_file_out(record: FileRecord) -> SandboxFile:
-    return SandboxFile(
-        file_id=record.file_id,
-        material=record.material,  # type: ignore[arg-type]
-        sha256=record.sha256,
-        size=record.size,
-        content_type=record.content_type,
-        received_at=record.received_at,
-        put_count=record.put_count,
-    )
+    return SandboxFile(**msgspec.structs.asdict(file_out(record)), put_count=record.put_count)
 
 
 def _result_snapshot(record: Record) -> dict[str, Any]:
