@@ -66,6 +66,27 @@ declare module 'vue-router/auto-routes' {
       Record<never, never>,
       | never
     >,
+    '/unit/': RouteRecordInfo<
+      '/unit/',
+      '/unit',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
+    '/unit/requests/[code]': RouteRecordInfo<
+      '/unit/requests/[code]',
+      '/unit/requests/:code',
+      { code: ParamValue<true> },
+      { code: ParamValue<false> },
+      | never
+    >,
+    '/unit/transfer': RouteRecordInfo<
+      '/unit/transfer',
+      '/unit/transfer',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
   }
 
   /**
@@ -106,6 +127,24 @@ declare module 'vue-router/auto-routes' {
     'src/pages/apply/archive-certificate.vue': {
       routes:
         | '/apply/archive-certificate'
+      views:
+        | never
+    }
+    'src/pages/unit/index.vue': {
+      routes:
+        | '/unit/'
+      views:
+        | never
+    }
+    'src/pages/unit/requests/[code].vue': {
+      routes:
+        | '/unit/requests/[code]'
+      views:
+        | never
+    }
+    'src/pages/unit/transfer.vue': {
+      routes:
+        | '/unit/transfer'
       views:
         | never
     }

@@ -23,7 +23,7 @@ def page_csp(sso_origin: str) -> bytes:
     """The PWA's policy; sign-out's form is redirected to the provider, so form-action names it."""
     return (
         "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-        "worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+        "worker-src 'self' blob:; manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
         f"form-action 'self' {sso_origin}"
     ).encode()
 

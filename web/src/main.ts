@@ -7,6 +7,9 @@ import './styles/app.css'
 
 async function start() {
   await restoreLocale()
-  createApp(App).use(i18n).use(router).mount('#app')
+  const app = createApp(App).use(i18n).use(router)
+  // App switches on the route as well as on the session (a unit's request link explains itself signed out)
+  await router.isReady()
+  app.mount('#app')
 }
 void start()

@@ -6,6 +6,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from auth.guards import current_principal, require_person
+from bff.db.models import Application
 from bff.domain.applications import services
 from bff.domain.applications.schemas import (
     ApplicationCreate,
@@ -16,7 +17,7 @@ from bff.domain.applications.schemas import (
 )
 from bff.domain.archives.services import cached_archive, fetch_archive
 from bff.domain.certificates.services import certificate_pdf_for
-from bff.domain.events import publish_unit_change
+from bff.domain.events import publish_application_change, publish_unit_change
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import MaterialsUpdate, Requirements
 from bff.lib.deps import Db
@@ -34,9 +35,12 @@ async def _archive(request: Request[Any, Any, Any]) -> Archive:
     return await fetch_archive(request.app.state.provincial, request.app.state.store, current_principal(request))
 
 
-def _notify_units(request: Request[Any, Any, Any], usccs: set[str]) -> None:
-    for uscc in usccs:
-        publish_unit_change(request.app.state.channels, uscc)
+def _notify(request: Request[Any, Any, Any], application: Application, usccs: set[str]) -> None:
+    """Other open windows of the holder, and the units concerned, hear of the change at once."""
+    channels = request.app.state.channels
+    publish_application_change(channels, application.holder_key, str(application.id), application.status)
+    for uscc in usccs - {""}:
+        publish_unit_change(channels, uscc)
 
 
 class ApplicationController(Controller):
@@ -71,8 +75,9 @@ class ApplicationController(Controller):
             result = await services.submit(db, request.app.state.files, principal, key, body, archive)
         if result.created:
             request.app.state.relay_wakeup.set()
-            _notify_units(request, {c.ask_unit.uscc for c in body.materials if c.ask_unit})
         application = await services.get_for(db, principal, str(result.application.id))
+        if result.created:
+            _notify(request, application, {c.ask_unit.uscc for c in body.materials if c.ask_unit})
         return Response(await services.detail(db, application, _base(request)),
                         status_code=201 if result.created else 200)
 
@@ -101,8 +106,8 @@ class ApplicationController(Controller):
         application = await services.get_for(db, principal, application_id)
         await services.add_materials(db, request.app.state.files, principal, application, data.materials)
         request.app.state.relay_wakeup.set()
-        _notify_units(request, {c.ask_unit.uscc for c in data.materials if c.ask_unit})
         application = await services.get_for(db, principal, application_id)
+        _notify(request, application, {c.ask_unit.uscc for c in data.materials if c.ask_unit})
         return await services.detail(db, application, _base(request))
 
     @post("/{application_id:str}/confirm", operation_id="confirmApplication", status_code=200,
@@ -114,9 +119,9 @@ class ApplicationController(Controller):
         archive = await _archive(request)
         await services.confirm(db, request.app.state.files, principal, application, data.materials, archive)
         request.app.state.relay_wakeup.set()
-        _notify_units(request, {c.ask_unit.uscc for c in data.materials if c.ask_unit} | {application.unit_uscc or ""}
-                      - {""})
         application = await services.get_for(db, principal, application_id)
+        _notify(request, application, {c.ask_unit.uscc for c in data.materials if c.ask_unit}
+                | {application.unit_uscc or ""})
         return await services.detail(db, application, _base(request))
 
     @post("/{application_id:str}/decline", operation_id="declineApplication", status_code=200,
@@ -126,8 +131,8 @@ class ApplicationController(Controller):
         principal = current_principal(request)
         application = await services.get_for(db, principal, application_id)
         await services.cancel_unconfirmed(db, application)
-        _notify_units(request, {application.unit_uscc or ""} - {""})
         application = await services.get_for(db, principal, application_id)
+        _notify(request, application, {application.unit_uscc or ""})
         return await services.detail(db, application, _base(request))
 
     @get("/{application_id:str}/certificate", operation_id="downloadCertificate",

@@ -222,6 +222,7 @@ async def get_for(db: AsyncSession, principal: Principal, application_id: str) -
     found = await db.scalar(
         select(Application).options(selectinload(Application.events))
         .where(Application.id == wanted, Application.holder_key == holder_of(principal))
+        .execution_options(populate_existing=True)
     )
     if found is None:
         raise not_found()

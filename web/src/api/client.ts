@@ -14,9 +14,14 @@ export function onUnauthenticated(listener: Listener): () => void {
   return () => unauthenticatedListeners.delete(listener)
 }
 
+/** Tells the app the session is gone (also used by requests made outside openapi-fetch, e.g. uploads). */
+export function notifyUnauthenticated(): void {
+  unauthenticatedListeners.forEach((listener) => listener())
+}
+
 const sessionMiddleware: Middleware = {
   onResponse({ response }) {
-    if (response.status === 401) unauthenticatedListeners.forEach((listener) => listener())
+    if (response.status === 401) notifyUnauthenticated()
     return undefined
   },
 }

@@ -26,5 +26,12 @@ export function useFormat() {
       timeZone: ZONE,
     }).format(d)
   }
-  return { date, dateTime }
+  /** A file size the way phones show it: 850 KB, 1.4 MB. */
+  function fileSize(bytes: number): string {
+    const number = (value: number, digits: number) =>
+      new Intl.NumberFormat(locale.value, { maximumFractionDigits: digits }).format(value)
+    if (bytes < 1024 * 1024) return `${number(Math.max(1, Math.round(bytes / 1024)), 0)} KB`
+    return `${number(bytes / (1024 * 1024), 1)} MB`
+  }
+  return { date, dateTime, fileSize }
 }
