@@ -115,6 +115,7 @@ def test_a_declined_request_tells_the_reason_and_the_applicant_can_upload_instea
              {"materials": [{**LETTER, "document_id": document_id}]})
     assert r.status_code == 200, r.text
     assert r.json()["materials"][0]["state"] == "attached"
+    assert r.json()["timeline"][-1]["label"] == "材料已上传"  # the answer shows the change it made
     wait_until(lambda: forwarded(stack, chen, body["id"]), timeout=30)
     files = sandbox_files(stack, body["id"])
     assert len(files) == 1 and files[0]["content_type"] == "application/pdf"
