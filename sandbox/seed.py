@@ -17,10 +17,11 @@ zhaolei   赵磊  520102199607040051  15885123456  2 个人委托   52010001  52
 liuyang   刘洋  52010220000101003X  13985012345  (none)       —         —
 chenchen  陈晨  330108199706150822  13758120622  1 单位委托   33010001  33010000005678
 sunhao    孙浩  52010319940922071X  18685123071  2 个人委托   52010001  52010000000912
+zhoujie   周杰  33010619990101003X  13606712003  1 单位委托   33010001  33010000006789
 ========  ====  ==================  ===========  ===========  ========  ==============
 
 The agencies: 11010501 北京市朝阳区人才服务中心, 33010001 杭州市人才服务中心,
-32010201 南京市玄武区人才服务中心, 52010001 贵阳市人才服务中心. 李娜's and 陈晨's archives are
+32010201 南京市玄武区人才服务中心, 52010001 贵阳市人才服务中心. 李娜's, 陈晨's and 周杰's archives are
 entrusted by their employer 杭州云栖科技有限公司 (so a certificate or a transfer needs its 单位介绍信);
 刘洋 has no archive anywhere (lookup answers 404). 孙浩 has no archive in 浙江: he keeps his own archive
 in 贵阳 and is 杭州云栖科技有限公司's new hire, so he (or the unit's HR) can ask for it to be transferred
@@ -242,6 +243,23 @@ PERSONS: Final[tuple[Person, ...]] = (
             nature="1",
             status="1",
             stored_since="20230415",
+            agency_code="33010001",
+            unit=YUNQI,
+        ),
+    ),
+    Person(
+        username="zhoujie",
+        name="周杰",
+        id_type="01",
+        id_number="33010619990101003X",
+        sex="1",
+        birth_date="19990101",
+        phone="13606712003",
+        archive=SeedArchive(
+            archive_no="33010000006789",
+            nature="1",
+            status="1",
+            stored_since="20240301",
             agency_code="33010001",
             unit=YUNQI,
         ),
