@@ -35,7 +35,7 @@ from bff.domain.employer import UnitController
 from bff.domain.events import EventsController, publish_application_change
 from bff.domain.health import HealthController
 from bff.domain.me import MeController
-from bff.domain.uploads.controllers import DocumentController
+from bff.domain.uploads import DocumentController
 from bff.domain.uploads.services import purge_forever
 from bff.domain.verification.controllers import VerificationController
 from bff.domain.verification.tokens import TokenKeys

@@ -18,6 +18,7 @@ declare module 'vue' {
     CheckAnswers: typeof import('./src/components/CheckAnswers.vue')['default']
     CheckAnswersRow: typeof import('./src/components/CheckAnswersRow.vue')['default']
     DeclineDialog: typeof import('./src/components/DeclineDialog.vue')['default']
+    DocumentFiles: typeof import('./src/components/DocumentFiles.vue')['default']
     DocumentUploader: typeof import('./src/components/DocumentUploader.vue')['default']
     EmployerShell: typeof import('./src/components/EmployerShell.vue')['default']
     ErrorState: typeof import('./src/components/ErrorState.vue')['default']

@@ -1,0 +1,3 @@
+from bff.domain.uploads.controllers import DocumentController
+
+__all__ = ["DocumentController"]
