@@ -27,7 +27,7 @@ from auth.oidc import OidcClient
 from auth.service_tokens import ServiceTokenProvider
 from auth.sessions import SessionManager
 from bff.db.engine import create_engine, session_factory
-from bff.domain.agencies import AgencyController
+from bff.domain.agencies import AgencyController, directory
 from bff.domain.applications import ApplicationController
 from bff.domain.archives import ArchiveController
 from bff.domain.certificates.services import Issuer
@@ -35,6 +35,9 @@ from bff.domain.employer import UnitController
 from bff.domain.events import EventsController, publish_application_change
 from bff.domain.health import HealthController
 from bff.domain.me import MeController
+from bff.domain.notifications import NotificationController
+from bff.domain.notifications.dispatcher import Notifier
+from bff.domain.notifications.senders import HttpSmsSender, PushSender, VapidKey
 from bff.domain.uploads import DocumentController
 from bff.domain.uploads.services import purge_forever
 from bff.domain.verification.controllers import VerificationController
@@ -45,9 +48,11 @@ from bff.lib.files import file_store
 from bff.lib.logging import configure_logging, request_id_middleware
 from bff.lib.security import security_middleware_factory
 from bff.lib.web import spa_handler
+from bff.lib.workdays import WorkingCalendar
 from bff.provincial.client import HttpProvincialClient
 from bff.provincial.poller import Poller
 from bff.provincial.relay import Relay
+from bff.provincial.schemas import Agency
 from bff.settings import Settings
 
 
@@ -74,12 +79,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     files = file_store(settings.files, settings.server.data_dir)
     issuer = Issuer(signing=settings.signing, token_keys=token_keys, files=files,
                     public_base_url=settings.server.public_base_url)
+    notify = settings.notify
+    push_sender = PushSender(http, VapidKey.load_or_create(notify.vapid_key_file, notify.vapid_subject,
+                                                           notify.vapid_key_generate),
+                             notify.push_extra_origins, notify.push_ttl_seconds, notify.http_timeout)
 
     state = State({
         "settings": settings, "engine": engine, "db_sessions": session_factory(engine), "store": store,
         "channels": channels, "http": http, "oidc": oidc, "sessions": SessionManager(store, settings.session),
         "provincial": provincial, "token_keys": token_keys, "files": files, "issuer": issuer,
         "relay_wakeup": asyncio.Event(),
+        "push_sender": push_sender, "notify_wakeup": asyncio.Event(),
+        "calendar": WorkingCalendar(settings.calendar.holidays_file),
     })
 
     @contextlib.asynccontextmanager
@@ -90,10 +101,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 publish_application_change(channels, owner, application_id, status)
 
             relay = Relay(app.state.db_sessions, provincial, settings.provincial, issuer, files, on_change)
-            poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup)
+            async def agencies() -> list[Agency]:
+                return await directory(provincial, store)
+
+            poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup,
+                            agencies, app.state.notify_wakeup)
             tasks = [asyncio.create_task(relay.run(app.state.relay_wakeup), name="relay"),
                      asyncio.create_task(poller.run(), name="poller"),
                      asyncio.create_task(purge_forever(app.state.db_sessions, files), name="purge-uploads")]
+            if notify.enabled:
+                sms = HttpSmsSender(http, notify.sms_gateway_url, notify.sms_api_key, notify.http_timeout)
+                notifier = Notifier(app.state.db_sessions, notify, sms, push_sender)
+                tasks.append(asyncio.create_task(notifier.run(app.state.notify_wakeup), name="notifier"))
         try:
             yield
         finally:
@@ -109,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController, MeController, ArchiveController, ApplicationController, DocumentController,
             UnitController, AgencyController, EventsController, VerificationController, HealthController,
-            spa_handler(settings.server.web_dist),
+            NotificationController, spa_handler(settings.server.web_dist),
         ],
         guards=[require_session],
         dependencies={"db": Provide(provide_db)},

@@ -193,6 +193,55 @@ class FileSettings:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """Telling people when their application changes: Web Push (VAPID) and SMS.
+
+    ``VAPID_PRIVATE_KEY_FILE`` (a PEM P-256 key) must be the same on every instance; without it a dev key is made
+    once under ``DATA_DIR/vapid/`` (0600). ``PUSH_EXTRA_ORIGINS`` (comma separated origins) adds push services to
+    the built-in allow-list (FCM, Mozilla, WNS, Apple); the demo default is the sandbox stand-in. The SMS gateway
+    defaults to the sandbox stand-in too (``SMS_GATEWAY_URL``, ``SMS_API_KEY``).
+    """
+
+    enabled: bool
+    sms_gateway_url: str
+    sms_api_key: str = field(repr=False)
+    vapid_key_file: Path
+    vapid_key_generate: bool
+    vapid_subject: str
+    push_extra_origins: tuple[str, ...]
+    push_ttl_seconds: int
+    http_timeout: float
+    interval: float
+    concurrency: int
+    batch: int
+    retry_base_seconds: float
+    retry_cap_seconds: float
+    max_attempts: int
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> NotifySettings:
+        key_file = _env("VAPID_PRIVATE_KEY_FILE", "")
+        extra = _env("PUSH_EXTRA_ORIGINS", "http://127.0.0.1:8200")
+        return cls(
+            enabled=_env_bool("NOTIFY_ENABLED", True),
+            sms_gateway_url=_env("SMS_GATEWAY_URL", "http://127.0.0.1:8200/sms").rstrip("/"),
+            sms_api_key=_env("SMS_API_KEY", "sandbox-sms-key"),
+            vapid_key_file=Path(key_file) if key_file else data_dir / "vapid" / "private.pem",
+            vapid_key_generate=not key_file,
+            vapid_subject=_env("VAPID_SUBJECT", "mailto:ops@example.invalid"),
+            push_extra_origins=tuple(o.strip().rstrip("/") for o in extra.split(",") if o.strip()),
+            push_ttl_seconds=_env_int("PUSH_TTL_SECONDS", 24 * 3600),
+            http_timeout=_env_float("NOTIFY_HTTP_TIMEOUT", 10.0),
+            interval=_env_float("NOTIFY_INTERVAL", 2.0),
+            concurrency=_env_int("NOTIFY_CONCURRENCY", 8),
+            batch=_env_int("NOTIFY_BATCH", 50),
+            retry_base_seconds=_env_float("NOTIFY_RETRY_BASE_SECONDS", 30.0),
+            retry_cap_seconds=_env_float("NOTIFY_RETRY_CAP_SECONDS", 1800.0),
+            max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", 8),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -200,6 +249,8 @@ class Settings:
     oidc: OidcSettings
     session: SessionSettings
     provincial: ProvincialSettings
+    notify: NotifySettings
+    calendar: CalendarSettings
     signing: SigningSettings
     files: FileSettings
 
@@ -213,6 +264,24 @@ class Settings:
             oidc=OidcSettings.from_env(),
             session=SessionSettings.from_env(),
             provincial=ProvincialSettings.from_env(),
+            notify=NotifySettings.from_env(server.data_dir),
+            calendar=CalendarSettings.from_env(),
             signing=SigningSettings.from_env(server.data_dir),
             files=FileSettings.from_env(),
         )
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """The holiday file for years ``chinese_calendar`` does not know yet (see ``bff.lib.workdays``).
+
+    ``HOLIDAYS_FILE`` defaults to the file shipped in the package, ``bff/data/holidays.json``; point it at a copy
+    to add a newly announced year without a release.
+    """
+
+    holidays_file: Path
+
+    @classmethod
+    def from_env(cls) -> CalendarSettings:
+        shipped = Path(__file__).resolve().parent / "data" / "holidays.json"
+        return cls(holidays_file=Path(_env("HOLIDAYS_FILE", str(shipped))))

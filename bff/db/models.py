@@ -172,6 +172,11 @@ class StatusEvent(Base):
     source: Mapped[str] = mapped_column(String(16))
     provincial_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     occurred_at: Mapped[datetime]
+    # Who acted (receiving_agency | current_agency | applicant | unit | portal) and what the step carries
+    # (a transfer's dispatch method and number, the letter number), as the provincial system reported them.
+    actor: Mapped[str | None] = mapped_column(String(32))
+    agency_code: Mapped[str | None] = mapped_column(String(8))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     application: Mapped[Application] = relationship(back_populates="events", lazy="raise")
 
@@ -234,3 +239,68 @@ class Certificate(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class Reminder(Base):
+    """The provincial system's 业务未办理提醒 for an application: its current step is past the time limit."""
+
+    __tablename__ = "reminders"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(16))
+    agency_code: Mapped[str | None] = mapped_column(String(8))
+    due_on: Mapped[str] = mapped_column(String(8))
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime]
+
+
+class Rating(Base):
+    """好差评: the holder's rating of a finished application, given once."""
+
+    __tablename__ = "ratings"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    holder_key: Mapped[str] = mapped_column(String(64), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (the person opted in on that device)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    holder_key: Mapped[str] = mapped_column(String(64), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """One message owed to a person about one status event on one channel (push | sms).
+
+    Unique per (event, channel): a change is told once per channel however often it is seen.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel", name="uq_notifications_event_channel"),
+        Index("ix_notifications_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("status_events.id"))
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    holder_key: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(12))  # pending | sent | merged | skipped | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

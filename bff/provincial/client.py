@@ -17,8 +17,11 @@ from bff.provincial.schemas import (
     AgencyList,
     Archive,
     CertificateResult,
+    ProvincialApplication,
     ProvincialFile,
     ProvincialFileList,
+    ProvincialReminder,
+    ReminderList,
     StatusChanges,
     SubmitResult,
 )
@@ -55,6 +58,9 @@ class ProvincialApi(Protocol):
     async def put_file(self, application_id: str, file_id: str, material: str, data: bytes) -> ProvincialFile: ...
     async def list_files(self, application_id: str) -> list[ProvincialFile]: ...
     async def list_agencies(self, province: str | None = None, q: str | None = None) -> list[Agency]: ...
+    async def get_application(self, application_id: str) -> ProvincialApplication | None: ...
+    async def withdraw(self, application_id: str) -> ProvincialApplication | None: ...
+    async def reminders(self) -> list[ProvincialReminder]: ...
 
 
 class HttpProvincialClient:
@@ -165,3 +171,27 @@ class HttpProvincialClient:
         if response.status_code != 200:
             raise self._rejected(response)
         return self._decode(response, AgencyList).agencies
+
+    async def get_application(self, application_id: str) -> ProvincialApplication | None:
+        """Everything it holds about one application (how a window-started transfer becomes known)."""
+        response = await self._request("GET", f"/applications/{quote(application_id, safe='')}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._rejected(response)
+        return self._decode(response, ProvincialApplication)
+
+    async def withdraw(self, application_id: str) -> ProvincialApplication | None:
+        """Withdraw a not yet accepted application; None when it never arrived there (409 once accepted)."""
+        response = await self._request("POST", f"/applications/{quote(application_id, safe='')}/withdraw")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._rejected(response)
+        return self._decode(response, ProvincialApplication)
+
+    async def reminders(self) -> list[ProvincialReminder]:
+        response = await self._request("GET", "/reminders")
+        if response.status_code != 200:
+            raise self._rejected(response)
+        return self._decode(response, ReminderList).reminders

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bff.db.models import Application, ApplicationDocument, Document, OutboxMessage, StatusEvent
+from bff.domain.applications import transfers
 from bff.domain.certificates.services import Issuer, issue
 from bff.domain.materials import services as materials
 from bff.lib.clock import iso_china, utcnow
@@ -64,7 +65,8 @@ def submit_payload(app: Application, sent: list[tuple[ApplicationDocument, Docum
     }
     transfer = details.get("transfer")
     if transfer:
-        payload["transfer"] = {k: transfer[k] for k in ("target_agency_code", "target_nature", "unit", "initiated_by")}
+        payload["transfer"] = {k: transfer.get(k) for k in ("target_agency_code", "target_nature", "unit",
+                                                             "initiated_by", "flow")}
     return payload
 
 
@@ -155,11 +157,15 @@ class Relay:
                 raise GiveUp("no archive for applicant")
             app.archive_no, app.agency_code = archive.archive_no, archive.agency.code
             app.agency_name = archive.agency.name
+            if app.details.get("transfer"):
+                app.details = {**app.details, "transfer": transfers.with_route(app.details["transfer"], archive)}
             if not app.details.get("needs_known", True):
                 # Submitted during an outage: only now is it known whether a unit's letter is needed.
-                app.details = {**app.details, "needs": materials.needs_for(app.kind, archive), "needs_known": True}
+                needs = materials.needs_for(app.kind, archive, app.details.get("transfer"))
+                app.details = {**app.details, "needs": needs, "needs_known": True}
                 if not await materials.settle(db, app, utcnow()):
-                    materials.event(db, app, "needs_material", "您的档案为单位委托存档，请补充单位介绍信", utcnow())
+                    note = "您的档案为单位委托存档，请补充单位介绍信"
+                    await materials.event(db, app, "needs_material", note, utcnow())
                     return app.status
         sent = await self._send_files(db, row, app)
         found = await self.provincial.find_application(str(app.id)) if row.last_error_kind == "timeout" else None
@@ -209,8 +215,7 @@ class Relay:
         await issue(db, self.issuer, app, result)
         now = utcnow()
         app.updated_at = now
-        db.add(StatusEvent(application_id=app.id, status="certificate_issued", note=None, source="portal",
-                           occurred_at=now))
+        await materials.event(db, app, "certificate_issued", None, now)
         return app.status
 
     async def _retry(self, db: AsyncSession, row_id: int, change: tuple[str, str, str], kind: str,

@@ -64,6 +64,8 @@ class Stack:
             "SANDBOX_SSO_ISSUER": self.sso,
             "SANDBOX_PORTAL_URL": self.portal,
             "SANDBOX_DATA_DIR": str(self.base / "sandbox"),
+            "SMS_GATEWAY_URL": f"{self.provincial}/sms",
+            "PUSH_EXTRA_ORIGINS": self.provincial,
             "LOG_LEVEL": "INFO",
         })
         if self.database_url:
@@ -123,10 +125,33 @@ class Stack:
         httpx.put(f"{self.provincial}/sandbox/faults", json={"mode": mode, "delay_seconds": delay_seconds},
                   timeout=10).raise_for_status()
 
-    def clerk(self, application_id: str, action: str, reason: str | None = None) -> None:
-        body = {"reason": reason} if reason else None
+    def clerk(self, application_id: str, action: str, reason: str | None = None, *, method: str | None = None,
+              tracking_no: str | None = None, letter_no: str | None = None, occurred_at: str | None = None) -> None:
+        """A clerk's step at the sandbox (accept, complete, refuse; issue_letter, cannot_receive, send, cannot_send,
+        receive, return, confirm_return). ``send`` defaults to 机要通信 with a made-up 机要编号."""
+        if action == "send":
+            method = method or "confidential"
+            tracking_no = tracking_no or "JY" + application_id.replace("-", "")[:12].upper()
+        fields = {"reason": reason, "method": method, "tracking_no": tracking_no, "letter_no": letter_no,
+                  "occurred_at": occurred_at}
+        body = {k: v for k, v in fields.items() if v} or None
         httpx.post(f"{self.provincial}/sandbox/applications/{application_id}/{action}", json=body,
                    timeout=10).raise_for_status()
+
+    def window_transfer(self, id_number: str, target_agency_code: str, target_nature: str = "2",
+                        unit: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+        """A transfer taken at the receiving agency's window (it reaches the portal as an ``accepted`` change)."""
+        body = {"id_type": "01", "id_number": id_number, "target_agency_code": target_agency_code,
+                "target_nature": target_nature, "unit": unit, **extra}
+        response = httpx.post(f"{self.provincial}/sandbox/window-transfers", json=body, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def set_auto_advance(self, enabled: bool, interval_seconds: float | None = None) -> None:
+        body: dict[str, Any] = {"enabled": enabled}
+        if interval_seconds is not None:
+            body["interval_seconds"] = interval_seconds
+        httpx.put(f"{self.provincial}/sandbox/auto-advance", json=body, timeout=10).raise_for_status()
 
     def sandbox_application(self, application_id: str) -> dict[str, Any] | None:
         r = httpx.get(f"{self.provincial}/sandbox/applications/{application_id}", timeout=10)

@@ -39,6 +39,14 @@ async def directory(provincial: ProvincialApi, store: Store) -> list[Agency]:
     return agencies
 
 
+async def known_agencies(provincial: ProvincialApi, store: Store) -> list[Agency]:
+    """The directory when it can be had; an empty list otherwise (a page then shows fewer facts, not an error)."""
+    try:
+        return await directory(provincial, store)
+    except ApiError:
+        return []
+
+
 async def agency_by_code(provincial: ProvincialApi, store: Store, code: str) -> Agency | None:
     return next((a for a in await directory(provincial, store) if a.code == code), None)
 

@@ -4,10 +4,11 @@ from typing import Literal
 
 import msgspec
 
-from bff.domain.materials.schemas import MaterialChoice, MaterialState
+from bff.domain.materials.schemas import MaterialChoice, MaterialState, UnitRef
 
-ApplicationKind = Literal["archive_certificate"]
+ApplicationKind = Literal["archive_certificate", "archive_transfer"]
 Delivery = Literal["electronic"]
+TargetNature = Literal["1", "2"]
 
 KIND_NAMES = {"archive_certificate": "存档证明", "archive_transfer": "档案转递"}
 DELIVERY_NAMES = {"electronic": "电子证明（在线下载）"}
@@ -29,15 +30,59 @@ STATUS_LABELS = {
     "confirmed": "本人已确认",
     "started_by_unit": "单位已发起",
     "needs_material": "需补充材料",
+    # a transfer's steps (SPEC §3)
+    "letter_issued": "调函已发出",
+    "sent": "档案已转出",
+    "received": "档案已收到",
+    "cannot_receive": "档案无法接收",
+    "cannot_send": "档案无法转出",
+    "returned": "档案已退档",
+    "return_confirmed": "退档已确认",
+    "withdrawn": "已撤回",
 }
+# where a kind's wording differs from the common label
+KIND_STATUS_LABELS = {("archive_transfer", "completed"): "申请已办结"}
+
+
+class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Where the archive goes: the receiving agency (机构编号) and the storage there (拟存档性质)."""
+
+    target_agency_code: str
+    target_nature: TargetNature
+    unit: UnitRef | None = None  # the new employer, when target_nature is 1 (单位委托)
 
 
 class ApplicationCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: ApplicationKind
-    purpose: str
     phone: str
+    purpose: str = ""
     delivery: Delivery = "electronic"
     materials: list[MaterialChoice] = []
+    transfer: TransferCreate | None = None
+
+
+class TransferRoute(msgspec.Struct):
+    """From the agency holding the archive to the one chosen, and the 接转流向 (ACC74D) between them."""
+
+    from_agency_code: str
+    from_agency_name: str
+    to_agency_code: str
+    to_agency_name: str
+    to_agency_address: str
+    to_agency_phone: str
+    flow: str
+    flow_name: str
+
+
+class RatingCreate(msgspec.Struct, forbid_unknown_fields=True):
+    score: int
+    comment: str = ""
+
+
+class RatingRead(msgspec.Struct):
+    score: int
+    comment: str
+    rated_at: str
 
 
 class Confirmation(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,6 +93,11 @@ class Confirmation(msgspec.Struct, forbid_unknown_fields=True):
 
 class TransferInfo(msgspec.Struct):
     target_agency_name: str
+    target_agency_address: str | None
+    target_agency_phone: str | None
+    from_agency_name: str | None
+    from_agency_phone: str | None
+    flow_name: str | None
     target_nature_name: str
     unit_name: str | None
     started_by: str | None
@@ -62,6 +112,8 @@ class ApplicationSummary(msgspec.Struct):
     status_label: str
     submitted_at: str
     updated_at: str
+    next_due_on: str | None  # YYYY-MM-DD: when the step now awaited is due
+    overdue: bool
 
 
 class ApplicationList(msgspec.Struct):
@@ -73,6 +125,34 @@ class TimelineEntry(msgspec.Struct):
     label: str
     note: str | None
     at: str
+    actor_name: str | None  # who acted: an agency's name, 本人, the unit, or 档案服务平台
+    lines: list[str]  # what the step carries: 转递方式, 机要编号, 调档函编号
+
+
+class NextStep(msgspec.Struct):
+    """The step the application now waits for, who takes it, and by when (working days, SPEC §3)."""
+
+    label: str
+    actor_name: str
+    due_on: str | None  # YYYY-MM-DD
+    overdue: bool
+
+
+class ReminderInfo(msgspec.Struct):
+    """The provincial system's 业务未办理提醒 about this application."""
+
+    message: str
+    due_on: str  # YYYY-MM-DD
+    overdue_days: int
+
+
+class Outcome(msgspec.Struct):
+    """How an application ended when it did not end as asked, and what the person can do next."""
+
+    status: str
+    title: str
+    reason: str | None
+    advice: str
 
 
 class CertificateInfo(msgspec.Struct):
@@ -93,3 +173,10 @@ class ApplicationDetail(ApplicationSummary):
     materials: list[MaterialState]
     transfer: TransferInfo | None
     can_confirm: bool
+    next_step: NextStep | None
+    upcoming: list[str]  # the later steps of the normal path, in order
+    reminder: ReminderInfo | None
+    outcome: Outcome | None
+    can_withdraw: bool
+    can_rate: bool
+    rating: RatingRead | None

@@ -9,6 +9,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 
 import msgspec
 from litestar.stores.base import Store
@@ -18,28 +19,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from auth.sessions import Principal
-from bff.db.models import Application, Certificate, OutboxMessage, StatusEvent
+from bff.db.models import (
+    Application,
+    Certificate,
+    LetterRequest,
+    OutboxMessage,
+    Rating,
+    Reminder,
+    StatusEvent,
+)
+from bff.domain.applications import progress, transfers
 from bff.domain.applications.schemas import (
     DELIVERY_NAMES,
     KIND_NAMES,
-    STATUS_LABELS,
     ApplicationCreate,
     ApplicationDetail,
     ApplicationSummary,
     CertificateInfo,
-    TimelineEntry,
+    RatingCreate,
+    RatingRead,
     TransferInfo,
 )
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import MaterialChoice
-from bff.lib.clock import CHINA, iso_china, utcnow
-from bff.lib.errors import ApiError, FieldError, not_found
+from bff.lib import codes, validation
+from bff.lib.clock import CHINA, iso_china, today_in_china, utcnow
+from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
 from bff.lib.holders import holder_key
 from bff.lib.masking import mask_phone
-from bff.provincial.schemas import Archive
+from bff.lib.workdays import WorkingCalendar
+from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialUnavailable
+from bff.provincial.leases import lease_outbox
+from bff.provincial.schemas import Agency, Archive
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 OUTAGE_NOTICE = "省级系统暂时无法连接，恢复后将自动转送"
@@ -54,19 +67,18 @@ class Submitted:
 
 
 def validate(body: ApplicationCreate) -> ApplicationCreate:
-    errors: list[FieldError] = []
-    purpose = body.purpose.strip()
-    if not purpose:
-        errors.append(FieldError("purpose", "请填写证明用途"))
-    elif len(purpose) > 100:
-        errors.append(FieldError("purpose", "证明用途不能超过100个字"))
-    phone = body.phone.strip()
-    if not MOBILE.match(phone):
-        errors.append(FieldError("phone", "请填写正确的11位手机号码"))
-    if errors:
-        raise ApiError(422, "validation_error", "；".join(e.message for e in errors), errors)
+    """Every typed field (SPEC §6), all problems told at once, each naming its field."""
+    with validation.Checks() as check:
+        purpose = body.purpose.strip()
+        if body.kind == "archive_certificate":
+            purpose = check(validation.text, body.purpose, "purpose", "证明用途", 100)
+            if body.transfer is not None:
+                check.add("transfer", "申请存档证明时不填写转递信息")
+        elif body.transfer is None:
+            check.add("transfer", "请选择转入机构和拟存档性质")
+        phone = check(validation.mobile, body.phone, "phone")
     return ApplicationCreate(kind=body.kind, purpose=purpose, phone=phone, delivery=body.delivery,
-                             materials=body.materials)
+                             materials=body.materials, transfer=body.transfer)
 
 
 def holder_of(principal: Principal) -> str:
@@ -121,14 +133,21 @@ async def _existing(db: AsyncSession, owner: str, key: str, request_hash: str) -
 
 
 async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: str, body: ApplicationCreate,
-                 archive: Archive | None) -> Submitted:
+                 archive: Archive | None, target: Agency | None = None) -> Submitted:
     """Writes the application, its first events, its material and (when complete) its outbox row in one
-    transaction."""
+    transaction. A transfer needs the archive (where it is now) and the receiving agency from the directory."""
     request_hash = _hash(body)
     found = await _existing(db, principal.sub, key, request_hash)
     if found is not None:
         return Submitted(found, created=False)
-    needs = materials.needs_for(body.kind, archive)
+    transfer = None
+    if body.transfer is not None:
+        if archive is None:
+            raise ApiError(503, "provincial_unavailable", "暂时无法查到您的存档信息，请稍后再试")
+        transfers.route(archive, target)
+        assert target is not None
+        transfer = transfers.with_route(transfers.transfer_details(body.transfer, target, "person"), archive)
+    needs = materials.needs_for(body.kind, archive, transfer)
     if archive is None and body.materials:
         raise ApiError(503, "provincial_unavailable", "暂时无法核对所需材料，请稍后再试")
     choices = materials.check_choices(needs, body.materials, complete=archive is not None)
@@ -141,7 +160,7 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
         archive_no=archive.archive_no if archive else None,
         details={
             "purpose": body.purpose, "phone": body.phone, "delivery": body.delivery, "needs": needs,
-            "needs_known": archive is not None,
+            "needs_known": archive is not None, "transfer": transfer,
             "applicant": {"name": principal.name, "id_type": principal.id_type, "id_number": principal.id_number},
         },
         created_at=now, updated_at=now,
@@ -187,10 +206,11 @@ async def confirm(db: AsyncSession, files: FileStore, principal: Principal, app:
     checked = materials.check_choices(rest, choices, complete=True)
     now = utcnow()
     app.details = {**app.details, "needs": have + rest, "phone": principal.phone or "",
+                   "transfer": transfers.with_route(app.details["transfer"], archive),
                    "applicant": {"name": principal.name, "id_type": principal.id_type,
                                  "id_number": principal.id_number}}
     app.agency_code, app.agency_name, app.archive_no = archive.agency.code, archive.agency.name, archive.archive_no
-    materials.event(db, app, "confirmed", None, now)
+    await materials.event(db, app, "confirmed", None, now)
     await materials.apply_choices(db, files, app, principal, checked, now)
     await materials.settle(db, app, now)
     await db.commit()
@@ -201,13 +221,68 @@ async def cancel_unconfirmed(db: AsyncSession, app: Application) -> None:
         raise ApiError(409, "not_awaiting_confirmation", "该申请无需确认或已确认")
     now = utcnow()
     app.status, app.updated_at = "cancelled", now
-    materials.event(db, app, "cancelled", "本人未同意转递", now)
+    await materials.event(db, app, "cancelled", "本人未同意转递", now)
+    await db.commit()
+
+
+async def withdraw(db: AsyncSession, provincial: ProvincialApi, app: Application) -> None:
+    """撤回: only before the agency accepts it; the provincial system withdraws it too when it has it (or may)."""
+    if app.status not in ("submitted", "awaiting_unit", "awaiting_material"):
+        raise ApiError(409, "not_withdrawable", "存档机构已受理或申请已结束，不能撤回；如有疑问请联系存档机构")
+    owner = "withdraw-" + secrets.token_hex(6)
+    row = await db.scalar(select(OutboxMessage).where(OutboxMessage.application_id == app.id,
+                                                      OutboxMessage.kind == "submit"))
+    if row is not None and row.done_at is None:
+        # hold the forwarding row, so the relay cannot send it while it is being withdrawn
+        if not await lease_outbox(db, row.id, owner, 120.0):
+            raise ApiError(409, "in_progress", "申请正在转送至省级系统，请稍候再撤回")
+        await db.refresh(row)
+    if app.forwarded_at is not None or (row is not None and row.attempts > 0):
+        try:
+            await provincial.withdraw(str(app.id))
+        except ProvincialRejected as exc:
+            await db.rollback()
+            if exc.status == 409:
+                raise ApiError(409, "not_withdrawable", "存档机构已受理您的申请，不能撤回") from None
+            raise
+        except ProvincialUnavailable:
+            await db.rollback()
+            raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法连接，请稍后再撤回") from None
+    now = utcnow()
+    if row is not None and row.done_at is None:
+        row.done_at, row.lease_until, row.last_error = now, None, "withdrawn"
+    # the poller may have brought the provincial system's own 'withdrawn' meanwhile: one line, not two
+    await db.refresh(app, with_for_update=True)
+    if app.status == "withdrawn":
+        await db.commit()
+        return
+    for request in await db.scalars(select(LetterRequest).where(LetterRequest.application_id == app.id,
+                                                               LetterRequest.state == "open")):
+        request.state, request.decided_at = "withdrawn", now
+    app.status, app.updated_at = "withdrawn", now
+    await materials.event(db, app, "withdrawn", None, now, actor="applicant")
+    await db.commit()
+
+
+async def rate(db: AsyncSession, app: Application, body: RatingCreate) -> None:
+    """好差评, once, after the application ended."""
+    if app.status not in progress.RATEABLE:
+        raise ApiError(409, "not_ended", "申请办结后才能评价")
+    if await db.get(Rating, app.id) is not None:
+        raise ApiError(409, "already_rated", "您已评价过此申请")
+    with validation.Checks() as check:
+        if not 1 <= body.score <= 5:
+            check.add("score", "请选择 1 至 5 星")
+        comment = check(validation.text, body.comment, "comment", "评价内容", 200, required=False)
+    db.add(Rating(application_id=app.id, holder_key=app.holder_key, score=body.score, comment=comment,
+                  created_at=utcnow()))
     await db.commit()
 
 
 async def list_for(db: AsyncSession, principal: Principal) -> list[Application]:
     rows = await db.scalars(
-        select(Application).where(Application.holder_key == holder_of(principal))
+        select(Application).options(selectinload(Application.events))
+        .where(Application.holder_key == holder_of(principal))
         .order_by(Application.created_at.desc()).limit(200)
     )
     return list(rows)
@@ -229,30 +304,38 @@ async def get_for(db: AsyncSession, principal: Principal, application_id: str) -
     return found
 
 
-def summary(app: Application) -> ApplicationSummary:
+def summary(app: Application, calendar: WorkingCalendar, today: date | None = None) -> ApplicationSummary:
+    """One line of 「我的申请」 (``app.events`` loaded): its status and when the awaited step is due."""
+    step = progress.next_step(app, calendar, today or today_in_china())
     return ApplicationSummary(
         id=str(app.id), reference_no=app.reference_no, kind=app.kind, kind_name=KIND_NAMES.get(app.kind, app.kind),
-        status=app.status, status_label=STATUS_LABELS[app.status], submitted_at=iso_china(app.created_at),
-        updated_at=iso_china(app.updated_at),
+        status=app.status, status_label=progress.status_label(app.kind, app.status),
+        submitted_at=iso_china(app.created_at), updated_at=iso_china(app.updated_at),
+        next_due_on=step.due_on if step else None, overdue=bool(step and step.overdue),
     )
 
 
-def transfer_info(app: Application) -> TransferInfo | None:
+def transfer_info(app: Application, directory: dict[str, Agency]) -> TransferInfo | None:
     transfer = app.details.get("transfer")
     if not transfer:
         return None
     unit = transfer.get("unit")
+    target = directory.get(transfer["target_agency_code"])
+    current = directory.get(app.agency_code or "")
+    started_by = {"unit": unit["name"] if unit else None, "window": "拟接收机构窗口"}.get(app.initiated_by)
     return TransferInfo(target_agency_name=transfer["target_agency_name"],
-                        target_nature_name=NATURE_NAMES.get(transfer["target_nature"], ""),
-                        unit_name=unit["name"] if unit else None,
-                        started_by=unit["name"] if unit and app.initiated_by == "unit" else None)
+                        target_agency_address=target.address if target else None,
+                        target_agency_phone=target.phone if target else None,
+                        from_agency_name=app.agency_name, from_agency_phone=current.phone if current else None,
+                        flow_name=codes.ACC74D.get(str(transfer.get("flow"))),
+                        target_nature_name=codes.ACC749.get(transfer["target_nature"], ""),
+                        unit_name=unit["name"] if unit else None, started_by=started_by)
 
 
-NATURE_NAMES = {"1": "单位委托", "2": "个人委托", "3": "单纯存档"}
-
-
-async def detail(db: AsyncSession, app: Application, base_url: str) -> ApplicationDetail:
-    base = summary(app)
+async def detail(db: AsyncSession, app: Application, base_url: str, calendar: WorkingCalendar,
+                 directory: list[Agency], today: date | None = None) -> ApplicationDetail:
+    today = today or today_in_china()
+    base = summary(app, calendar, today)
     notice: str | None = None
     if app.forwarded_at is None and app.status == "submitted":
         outbox = await db.scalar(
@@ -265,6 +348,12 @@ async def detail(db: AsyncSession, app: Application, base_url: str) -> Applicati
         else:
             notice = PENDING_NOTICE
     certificate = await db.scalar(select(Certificate).where(Certificate.application_id == app.id))
+    rating = await db.get(Rating, app.id)
+    agencies = {a.code: a for a in directory}
+    transfer = transfer_info(app, agencies)
+    current = agencies.get(app.agency_code or "")
+    phones = {"current_phone": transfer.from_agency_phone if transfer else (current.phone if current else None),
+              "receiving_phone": transfer.target_agency_phone if transfer else None}
     details = app.details
     return ApplicationDetail(
         **msgspec.structs.asdict(base),
@@ -274,16 +363,20 @@ async def detail(db: AsyncSession, app: Application, base_url: str) -> Applicati
         phone_masked=mask_phone(str(details.get("phone", ""))),
         agency_name=app.agency_name,
         notice=notice,
-        timeline=[
-            TimelineEntry(status=e.status, label=STATUS_LABELS.get(e.status, e.status), note=e.note,
-                          at=iso_china(e.occurred_at))
-            for e in app.events
-        ],
+        timeline=progress.timeline(app),
         certificate=CertificateInfo(
             certificate_no=certificate.certificate_no, issued_on=certificate.issued_on,
             download_url=f"/api/applications/{app.id}/certificate",
         ) if certificate is not None and certificate.revoked_at is None else None,
         materials=await materials.states(db, app, base_url, utcnow()),
-        transfer=transfer_info(app),
+        transfer=transfer,
         can_confirm=app.status == "awaiting_confirmation",
+        next_step=progress.next_step(app, calendar, today),
+        upcoming=progress.upcoming(app),
+        reminder=progress.reminder_info(await db.get(Reminder, app.id), app),
+        outcome=progress.outcome(app, phones),
+        can_withdraw=app.status in ("submitted", "awaiting_unit", "awaiting_material"),
+        can_rate=app.status in progress.RATEABLE and rating is None,
+        rating=RatingRead(score=rating.score, comment=rating.comment, rated_at=iso_china(rating.created_at))
+        if rating is not None else None,
     )

@@ -12,18 +12,18 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from auth.sessions import Principal
 from bff.db.models import Application, Document, LetterRequest
-from bff.domain.applications.schemas import KIND_NAMES, STATUS_LABELS
+from bff.domain.applications.progress import status_label
+from bff.domain.applications.schemas import KIND_NAMES
 from bff.domain.applications.services import reference_no
 from bff.domain.employer.schemas import NewHireTransfer, UnitApplication, UnitRequest
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import REQUEST_STATE_LABELS, ROLE_NAMES
 from bff.domain.uploads import services as uploads
 from bff.domain.uploads.schemas import MATERIAL_NAMES
+from bff.lib import validation
 from bff.lib.clock import iso_china, utcnow
 from bff.lib.errors import ApiError, FieldError, not_found
 from bff.lib.files import FileStore
@@ -111,8 +111,8 @@ async def fulfil(db: AsyncSession, files: FileStore, principal: Principal, codes
         request.state, request.document_id, request.decided_at = "fulfilled", document.id, now
         request.decided_by = principal.agent_name or principal.name
         await materials.attach(db, files, app, document, request.material, request.role, "unit", now)
-        materials.event(db, app, "material_attached", f"{request.unit_name}已上传{MATERIAL_NAMES[request.material]}",
-                        now)
+        note = f"{request.unit_name}已上传{MATERIAL_NAMES[request.material]}"
+        await materials.event(db, app, "material_attached", note, now)
         await materials.settle(db, app, now)
     await db.commit()
     return [app for _, app in rows]
@@ -128,24 +128,16 @@ async def decline(db: AsyncSession, principal: Principal, code: str, reason: str
     _still_open(request, now)
     request.state, request.reason, request.decided_at = "declined", text, now
     request.decided_by = principal.agent_name or principal.name
-    materials.event(db, app, "letter_declined", f"{request.unit_name}：{text}", now)
+    await materials.event(db, app, "letter_declined", f"{request.unit_name}：{text}", now)
     await materials.settle(db, app, now)
     await db.commit()
     return app
 
 
 def check_hire(body: NewHireTransfer) -> NewHireTransfer:
-    errors: list[FieldError] = []
-    name = body.name.strip()
-    if not name or len(name) > 150:
-        errors.append(FieldError("name", "请填写新员工姓名（不超过150个字）"))
-    number = body.id_number.strip().upper()
-    try:
-        ric.validate(number)
-    except ValidationError:
-        errors.append(FieldError("id_number", "请填写正确的18位居民身份证号码"))
-    if errors:
-        raise ApiError(422, "validation_error", "；".join(e.message for e in errors), errors)
+    with validation.Checks() as check:
+        name = check(validation.text, body.name, "name", "新员工姓名", 150)
+        number = check(validation.id_number, body.id_number, "id_number", body.id_type)
     return NewHireTransfer(name=name, id_number=number, target_agency_code=body.target_agency_code.strip(),
                            document_id=body.document_id, id_type=body.id_type)
 
@@ -164,8 +156,8 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
     document = await uploads.usable(db, principal, body.document_id, "unit_letter")
     now = utcnow()
     unit = {"name": principal.name, "uscc": uscc}
-    transfer = {"target_agency_code": agency.code, "target_agency_name": agency.name, "target_nature": "1",
-                "unit": unit, "initiated_by": "unit"}
+    transfer = {"target_agency_code": agency.code, "target_agency_name": agency.name,
+                "target_region_code": agency.region_code, "target_nature": "1", "unit": unit, "initiated_by": "unit"}
     app = Application(
         id=uuid.uuid4(), reference_no=reference_no(), owner_sub=principal.sub, idempotency_key=key,
         request_hash=request_hash, kind="archive_transfer", status="awaiting_confirmation",
@@ -176,7 +168,7 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
         created_at=now, updated_at=now,
     )
     db.add(app)
-    materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
+    await materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
     await db.flush()
     await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
     try:
@@ -198,7 +190,7 @@ def unit_application(app: Application) -> UnitApplication:
     transfer = app.details.get("transfer") or {}
     return UnitApplication(
         id=str(app.id), reference_no=app.reference_no, kind_name=KIND_NAMES.get(app.kind, app.kind),
-        status=app.status, status_label=STATUS_LABELS.get(app.status, app.status),
+        status=app.status, status_label=status_label(app.kind, app.status),
         holder_name=str(applicant.get("name", "")),
         holder_id_masked=mask_id_number(str(applicant.get("id_number", ""))),
         target_agency_name=transfer.get("target_agency_name"), submitted_at=iso_china(app.created_at),

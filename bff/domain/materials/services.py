@@ -11,8 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from stdnum.cn import uscc as uscc_number
-from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from auth.sessions import Principal
 from bff.db.models import Application, ApplicationDocument, Document, LetterRequest, OutboxMessage, StatusEvent
@@ -27,8 +25,10 @@ from bff.domain.materials.schemas import (
     Requirements,
     UnitRef,
 )
+from bff.domain.notifications import services as notifications
 from bff.domain.uploads import services as uploads
 from bff.domain.uploads.schemas import MATERIAL_NAMES
+from bff.lib import validation
 from bff.lib.clock import iso_china
 from bff.lib.errors import ApiError, FieldError
 from bff.lib.files import FileStore
@@ -70,25 +70,12 @@ def requirements(needs: list[Need]) -> Requirements:
     return Requirements(materials=[need_view(n) for n in needs], notice=f"本项业务需提交：{names}。请一次备齐。")
 
 
-def check_uscc(value: str, field: str) -> str:
-    """统一社会信用代码 with its GB 32100 check character (python-stdnum)."""
-    code = value.strip().upper()
-    try:
-        return str(uscc_number.validate(code))
-    except InvalidChecksum:
-        raise ApiError(422, "validation_error", "统一社会信用代码校验位不正确，请核对后重新填写",
-                       [FieldError(field, "校验位不正确")]) from None
-    except ValidationError:
-        raise ApiError(422, "validation_error", "统一社会信用代码应为18位数字或大写字母",
-                       [FieldError(field, "格式不正确")]) from None
-
-
 def check_unit(unit: UnitRef, field: str) -> UnitRef:
-    name = unit.name.strip()
-    if not name or len(name) > 300:
-        raise ApiError(422, "validation_error", "请填写单位名称（不超过300个字）",
-                       [FieldError(field + ".name", "必填")])
-    return UnitRef(name=name, uscc=check_uscc(unit.uscc, field + ".uscc"))
+    """The unit's name and its 统一社会信用代码 (GB 32100 check character), both problems told at once."""
+    with validation.Checks() as check:
+        name = check(validation.text, unit.name, field + ".name", "单位名称", 300)
+        code = check(validation.uscc, unit.uscc, field + ".uscc")
+    return UnitRef(name=name, uscc=code)
 
 
 def check_choices(needs: list[Need], choices: list[MaterialChoice], *, complete: bool) -> list[MaterialChoice]:
@@ -121,8 +108,14 @@ def _code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def event(db: AsyncSession, app: Application, status: str, note: str | None, now: datetime) -> None:
-    db.add(StatusEvent(application_id=app.id, status=status, note=note, source="portal", occurred_at=now))
+async def event(db: AsyncSession, app: Application, status: str, note: str | None, now: datetime,
+                actor: str | None = None) -> StatusEvent:
+    """A portal-side timeline line; the holder is told of it when it is worth a message."""
+    added = StatusEvent(application_id=app.id, status=status, note=note, source="portal", occurred_at=now,
+                        actor=actor)
+    db.add(added)
+    await notifications.queue(db, app, added)
+    return added
 
 
 async def _open_requests(db: AsyncSession, app: Application, material: str, role: str) -> list[LetterRequest]:
@@ -164,7 +157,7 @@ async def ask(db: AsyncSession, app: Application, material: str, role: str, unit
                             unit_uscc=unit.uscc, unit_name=unit.name, state="open", created_at=now,
                             expires_at=now + REQUEST_LIFETIME)
     db.add(request)
-    event(db, app, "letter_requested", f"已请{unit.name}上传{MATERIAL_NAMES[material]}", now)
+    await event(db, app, "letter_requested", f"已请{unit.name}上传{MATERIAL_NAMES[material]}", now)
     return request
 
 
@@ -174,7 +167,7 @@ async def apply_choices(db: AsyncSession, files: FileStore, app: Application, pr
         if choice.document_id is not None:
             document = await uploads.usable(db, principal, choice.document_id, choice.material)
             await attach(db, files, app, document, choice.material, choice.role, "person", now)
-            event(db, app, "material_attached", f"{MATERIAL_NAMES[choice.material]}已上传", now)
+            await event(db, app, "material_attached", f"{MATERIAL_NAMES[choice.material]}已上传", now)
         elif choice.ask_unit is not None:
             await ask(db, app, choice.material, choice.role, choice.ask_unit, now)
 
