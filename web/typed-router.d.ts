@@ -66,6 +66,13 @@ declare module 'vue-router/auto-routes' {
       Record<never, never>,
       | never
     >,
+    '/apply/archive-transfer': RouteRecordInfo<
+      '/apply/archive-transfer',
+      '/apply/archive-transfer',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
     '/unit/': RouteRecordInfo<
       '/unit/',
       '/unit',
@@ -127,6 +134,12 @@ declare module 'vue-router/auto-routes' {
     'src/pages/apply/archive-certificate.vue': {
       routes:
         | '/apply/archive-certificate'
+      views:
+        | never
+    }
+    'src/pages/apply/archive-transfer.vue': {
+      routes:
+        | '/apply/archive-transfer'
       views:
         | never
     }

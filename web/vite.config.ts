@@ -60,6 +60,8 @@ export default defineConfig({
           (p) => new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/|$|\\?)`),
         ),
         cleanupOutdatedCaches: true,
+        // Web Push: shows the BFF's notifications and opens the application on a tap (public/push-handler.js)
+        importScripts: ['/push-handler.js'],
         clientsClaim: true,
       },
     }),

@@ -73,6 +73,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/applications/transfer-route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** From the agency holding my archive to the one chosen, with the 接转流向 */
+        get: operations["getTransferRoute"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/applications/{application_id}": {
         parameters: {
             query?: never;
@@ -152,6 +169,40 @@ export interface paths {
         put?: never;
         /** Provide material still missing: upload it, or ask a unit (again) */
         post: operations["addApplicationMaterials"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/applications/{application_id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 好差评: rate a finished application once (1–5 and a comment) */
+        post: operations["rateApplication"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/applications/{application_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 撤回 an application the agency has not yet accepted */
+        post: operations["withdrawApplication"];
         delete?: never;
         options?: never;
         head?: never;
@@ -255,6 +306,58 @@ export interface paths {
         };
         /** The signed-in person or unit */
         get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The portal's VAPID public key (applicationServerKey) */
+        get: operations["getPushKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Opt in on this browser: save its push subscription; answers the settings */
+        post: operations["addPushSubscription"];
+        /** Opt out on this browser (only the caller's own subscription) */
+        delete: operations["removePushSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where messages go: the masked mobile for SMS and how many devices get pushes */
+        get: operations["getNotificationSettings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -534,16 +637,20 @@ export interface components {
              * @constant
              */
             delivery: "electronic";
-            /** @constant */
-            kind: "archive_certificate";
+            /** @enum {string} */
+            kind: "archive_certificate" | "archive_transfer";
             materials?: components["schemas"]["MaterialChoice"][];
             phone: string;
+            /** @default  */
             purpose: string;
+            transfer?: components["schemas"]["TransferCreate"] | null;
         };
         /** ApplicationDetail */
         ApplicationDetail: {
             agency_name: string | null;
             can_confirm: boolean;
+            can_rate: boolean;
+            can_withdraw: boolean;
             certificate: components["schemas"]["CertificateInfo"] | null;
             delivery: string;
             delivery_name: string;
@@ -551,15 +658,22 @@ export interface components {
             kind: string;
             kind_name: string;
             materials: components["schemas"]["MaterialState"][];
+            next_due_on: string | null;
+            next_step: components["schemas"]["NextStep"] | null;
             notice: string | null;
+            outcome: components["schemas"]["Outcome"] | null;
+            overdue: boolean;
             phone_masked: string;
             purpose: string;
+            rating: components["schemas"]["RatingRead"] | null;
             reference_no: string;
+            reminder: components["schemas"]["ReminderInfo"] | null;
             status: string;
             status_label: string;
             submitted_at: string;
             timeline: components["schemas"]["TimelineEntry"][];
             transfer: components["schemas"]["TransferInfo"] | null;
+            upcoming: string[];
             updated_at: string;
         };
         /** ApplicationList */
@@ -571,6 +685,8 @@ export interface components {
             id: string;
             kind: string;
             kind_name: string;
+            next_due_on: string | null;
+            overdue: boolean;
             reference_no: string;
             status: string;
             status_label: string;
@@ -716,9 +832,64 @@ export interface components {
             name: string;
             target_agency_code: string;
         };
+        /** NextStep */
+        NextStep: {
+            actor_name: string;
+            due_on: string | null;
+            label: string;
+            overdue: boolean;
+        };
+        /** NotificationSettings */
+        NotificationSettings: {
+            push_devices: number;
+            sms_phone_masked: string | null;
+        };
+        /** Outcome */
+        Outcome: {
+            advice: string;
+            reason: string | null;
+            status: string;
+            title: string;
+        };
+        /** PushKey */
+        PushKey: {
+            public_key: string;
+        };
+        /** PushKeys */
+        PushKeys: {
+            auth: string;
+            p256dh: string;
+        };
+        /** PushSubscriptionCreate */
+        PushSubscriptionCreate: {
+            endpoint: string;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionDelete */
+        PushSubscriptionDelete: {
+            endpoint: string;
+        };
+        /** RatingCreate */
+        RatingCreate: {
+            /** @default  */
+            comment: string;
+            score: number;
+        };
+        /** RatingRead */
+        RatingRead: {
+            comment: string;
+            rated_at: string;
+            score: number;
+        };
         /** Refusal */
         Refusal: {
             reason: string;
+        };
+        /** ReminderInfo */
+        ReminderInfo: {
+            due_on: string;
+            message: string;
+            overdue_days: number;
         };
         /** Requirements */
         Requirements: {
@@ -727,17 +898,42 @@ export interface components {
         };
         /** TimelineEntry */
         TimelineEntry: {
+            actor_name: string | null;
             at: string;
             label: string;
+            lines: string[];
             note: string | null;
             status: string;
         };
+        /** TransferCreate */
+        TransferCreate: {
+            target_agency_code: string;
+            /** @enum {string} */
+            target_nature: "1" | "2";
+            unit?: components["schemas"]["UnitRef"] | null;
+        };
         /** TransferInfo */
         TransferInfo: {
+            flow_name: string | null;
+            from_agency_name: string | null;
+            from_agency_phone: string | null;
             started_by: string | null;
+            target_agency_address: string | null;
             target_agency_name: string;
+            target_agency_phone: string | null;
             target_nature_name: string;
             unit_name: string | null;
+        };
+        /** TransferRoute */
+        TransferRoute: {
+            flow: string;
+            flow_name: string;
+            from_agency_code: string;
+            from_agency_name: string;
+            to_agency_address: string;
+            to_agency_code: string;
+            to_agency_name: string;
+            to_agency_phone: string;
         };
         /** UnitApplication */
         UnitApplication: {
@@ -935,7 +1131,10 @@ export interface operations {
     getRequirements: {
         parameters: {
             query: {
-                kind: "archive_certificate";
+                kind: "archive_certificate" | "archive_transfer";
+                target_nature?: "1" | "2" | null;
+                unit_name?: string | null;
+                unit_uscc?: string | null;
             };
             header?: never;
             path?: never;
@@ -969,6 +1168,70 @@ export interface operations {
             };
             /** @description 错误 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getTransferRoute: {
+        parameters: {
+            query: {
+                target_agency_code: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferRoute"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description 错误 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1240,6 +1503,138 @@ export interface operations {
             };
             /** @description 错误 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rateApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingCreate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationDetail"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description 错误 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    withdrawApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationDetail"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description 错误 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1620,6 +2015,119 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    getPushKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushKey"];
+                };
+            };
+        };
+    };
+    addPushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description 错误 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    removePushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionDelete"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 错误 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
                 };
             };
         };

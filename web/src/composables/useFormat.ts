@@ -12,6 +12,13 @@ export function useFormat() {
     if (Number.isNaN(d.getTime())) return value
     return new Intl.DateTimeFormat(locale.value, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d)
   }
+  /** Month and day only (a due date in a list): 3月5日, March 5. */
+  function monthDay(value: string | null | undefined): string {
+    if (!value) return ''
+    const d = new Date(`${value.slice(0, 10)}T00:00:00Z`)
+    if (Number.isNaN(d.getTime())) return value
+    return new Intl.DateTimeFormat(locale.value, { month: 'long', day: 'numeric', timeZone: 'UTC' }).format(d)
+  }
   function dateTime(value: string | null | undefined): string {
     if (!value) return ''
     const d = new Date(value)
@@ -33,5 +40,5 @@ export function useFormat() {
     if (bytes < 1024 * 1024) return `${number(Math.max(1, Math.round(bytes / 1024)), 0)} KB`
     return `${number(bytes / (1024 * 1024), 1)} MB`
   }
-  return { date, dateTime, fileSize }
+  return { date, monthDay, dateTime, fileSize }
 }

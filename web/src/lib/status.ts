@@ -8,6 +8,10 @@ export function statusTagType(status: string): TagType {
       return 'success'
     case 'refused':
     case 'letter_declined':
+    case 'cannot_receive':
+    case 'cannot_send':
+    case 'returned':
+    case 'return_confirmed':
       return 'danger'
     case 'accepted':
     case 'awaiting_confirmation':
@@ -21,9 +25,12 @@ export function statusTagType(status: string): TagType {
     case 'letter_requested':
     case 'material_attached':
     case 'started_by_unit':
+    case 'letter_issued':
+    case 'sent':
+    case 'received':
       return 'primary'
     default:
-      // cancelled, and anything new
+      // cancelled, withdrawn, and anything new
       return 'default'
   }
 }
@@ -45,4 +52,12 @@ export function materialTagType(state: string): TagType {
     default:
       return 'default'
   }
+}
+
+/** Statuses that end an application otherwise than asked (a transfer's exceptions, SPEC §3). */
+const STOPPED = new Set(['cannot_receive', 'cannot_send', 'returned', 'return_confirmed'])
+
+/** True when the status ends a transfer before the archive arrived (the timeline marks it as stopped). */
+export function isStopped(status: string): boolean {
+  return STOPPED.has(status)
 }
