@@ -12,12 +12,14 @@ from litestar import Request, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from sandbox.common import now_china
 from sandbox.provincial.auth import service_token_guard
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.faults import FaultsDep
 from sandbox.provincial.schemas import (
     MATERIAL_NAMES,
     AgencyList,
+    ApplicationDetail,
     ApplicationIn,
     ApplicationState,
     Archive,
@@ -25,6 +27,7 @@ from sandbox.provincial.schemas import (
     CertificateResult,
     ErrorBody,
     FileList,
+    Reminders,
     StatusChanges,
     StoredFile,
 )
@@ -33,10 +36,14 @@ from sandbox.provincial.service import (
     archive_of,
     certificate_result,
     change_out,
+    detail_out,
     file_out,
     not_found,
+    reminders,
+    state_out,
+    withdraw,
 )
-from sandbox.provincial.store import Record, StoreDep
+from sandbox.provincial.store import StoreDep
 from sandbox.provincial.validation import check_file_path_ids, check_id, is_sha256, validate_application
 from sandbox.seed import AGENCIES, person_by_id
 
@@ -53,22 +60,14 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
         400: "bad_request: malformed JSON or an unknown field",
         401: "unauthorized: missing, expired or forged service token",
         404: "archive_not_found / application_not_found",
-        409: "not_ready: the application is not finished / no_result: the kind has no result document",
+        409: "not_ready: the application is not finished / no_result: the kind has no result document"
+        " / invalid_transition: the step does not follow the current status",
         413: "too_large: the file is over 20 MiB",
         415: "unsupported_media_type: the file is not sent as application/pdf",
         422: "validation_error (field names it) / idempotency_mismatch",
         503: "unavailable: the system is down",
     }
     return {c: ResponseSpec(data_container=ErrorBody, description=described[c]) for c in (401, 503, *codes)}
-
-
-def _state(record: Record) -> ApplicationState:
-    return ApplicationState(
-        application_id=record.application_id,
-        case_no=record.case_no,
-        status=record.status,  # type: ignore[arg-type]
-        received_at=record.received_at,
-    )
 
 
 def canonical(data: ApplicationIn) -> dict[str, Any]:
@@ -138,16 +137,36 @@ async def submit_application(
     )
     if faults.mode == "timeout_after_commit" and faults.delay_seconds > 0:
         await asyncio.sleep(faults.delay_seconds)
-    return Response(_state(outcome.record), status_code=201 if outcome.created else 200)
+    return Response(state_out(outcome.record), status_code=201 if outcome.created else 200)
 
 
 @get("/applications/{application_id:str}", operation_id="getApplication", responses=_errors(404))
-async def get_application(application_id: FromPath[str], store: StoreDep) -> ApplicationState:
-    """Where an application stands: what a client checks after a timeout, before it sends again."""
+async def get_application(application_id: FromPath[str], store: StoreDep) -> ApplicationDetail:
+    """Where an application stands and what it is: what a client checks after a timeout before it sends again,
+    and how it learns about a transfer taken at the receiving agency's window (``origin`` ``window``)."""
     record = store.get(application_id)
     if record is None:
         raise not_found()
-    return _state(record)
+    return detail_out(record)
+
+
+@post(
+    "/applications/{application_id:str}/withdraw",
+    operation_id="withdrawApplication",
+    status_code=200,
+    responses=_errors(404, 409),
+)
+async def withdraw_application(application_id: FromPath[str], store: StoreDep) -> ApplicationDetail:
+    """The person withdraws (撤回) an application still ``submitted``; again when already ``withdrawn``: the same
+    200; once accepted or moved on: 409 ``invalid_transition``."""
+    return detail_out(withdraw(store, application_id))
+
+
+@get("/reminders", operation_id="listReminders", responses=_errors())
+async def list_reminders(store: StoreDep) -> Reminders:
+    """业务未办理提醒: every step now past its time limit in working days (the whole current state)."""
+    as_of = now_china()
+    return Reminders(reminders=reminders(store, as_of.date()), as_of=as_of.isoformat())
 
 
 @get("/status-changes", operation_id="listStatusChanges", responses=_errors(400))
@@ -274,6 +293,8 @@ api_router = Router(
         list_agencies,
         submit_application,
         get_application,
+        withdraw_application,
+        list_reminders,
         list_status_changes,
         get_result,
         put_file,

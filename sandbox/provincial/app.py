@@ -11,9 +11,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from sandbox.provincial.api import api_router
 from sandbox.provincial.auth import FetchJson, ServiceTokenVerifier, fetch_json
+from sandbox.provincial.auto_advance import AutoAdvance, running
 from sandbox.provincial.console import console, console_router
 from sandbox.provincial.errors import EXCEPTION_HANDLERS
 from sandbox.provincial.faults import FaultMiddleware, FaultSwitch
+from sandbox.provincial.messages import messages_router
 from sandbox.provincial.sandbox_routes import healthz, sandbox_router
 from sandbox.provincial.settings import SERVICE_AUDIENCE, ProvincialSettings
 from sandbox.provincial.store import Store
@@ -24,13 +26,16 @@ def create_app(settings: ProvincialSettings | None = None, *, fetch: FetchJson =
     settings = settings or ProvincialSettings.from_env()
     store = Store(settings.db_path)
     faults = FaultSwitch()
+    auto_advance = AutoAdvance(settings.auto_advance_seconds)
     verifier = ServiceTokenVerifier(settings.sso_issuer, SERVICE_AUDIENCE, fetch)
     return Litestar(
-        route_handlers=[api_router, sandbox_router, console_router, console, healthz],
+        route_handlers=[api_router, sandbox_router, console_router, console, healthz, messages_router],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
             "faults": Provide(lambda: faults, sync_to_thread=False),
+            "auto_advance": Provide(lambda: auto_advance, sync_to_thread=False),
         },
+        lifespan=[lambda _app: running(auto_advance, store)],
         middleware=[DefineMiddleware(FaultMiddleware, switch=faults)],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"verifier": verifier}),

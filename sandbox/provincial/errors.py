@@ -40,10 +40,23 @@ FIELD_LABELS: Final = {
     "transfer.unit.name": "单位名称",
     "transfer.unit.uscc": "统一社会信用代码",
     "transfer.initiated_by": "发起方",
+    "transfer.flow": "接转流向",
     "file_id": "文件标识",
     "id_type": "证件类型",
     "id_number": "证件号码",
-    "reason": "不予办理原因",
+    "reason": "原因",
+    "method": "转递方式",
+    "tracking_no": "机要编号/邮件号",
+    "letter_no": "调档函编号",
+    "occurred_at": "发生时间",
+    "target_agency_code": "拟接收机构编号",
+    "target_nature": "拟存档性质",
+    "unit": "新单位",
+    "unit.name": "单位名称",
+    "unit.uscc": "统一社会信用代码",
+    "phone": "手机号码",
+    "enabled": "是否开启",
+    "interval_seconds": "间隔秒数",
     "mode": "故障模式",
     "delay_seconds": "延迟秒数",
 }
@@ -91,7 +104,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _from_msgspec(error: msgspec.ValidationError) -> ApiError:
+def from_msgspec(error: msgspec.ValidationError) -> ApiError:
     """Turn msgspec's decode error into ours: unknown field 400, missing field 422, wrong type 400."""
     match = _AT.match(str(error))
     message = match.group("message") if match else str(error)
@@ -113,7 +126,7 @@ def _from_msgspec(error: msgspec.ValidationError) -> ApiError:
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     cause = exc.__cause__
     if isinstance(cause, msgspec.ValidationError):
-        error = _from_msgspec(cause)
+        error = from_msgspec(cause)
     else:
         extra = exc.extra if isinstance(exc.extra, list) else []
         key = next((str(e.get("key")) for e in extra if isinstance(e, dict) and e.get("key")), None)

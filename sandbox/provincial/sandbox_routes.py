@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from litestar import Response, Router, get, post, put
+import msgspec
+from litestar import Request, Response, Router, get, post, put
 from litestar.params import FromPath, JSONBody
 
-from sandbox.provincial.errors import ApiError
+from sandbox.provincial.auto_advance import AutoAdvanceDep
+from sandbox.provincial.errors import ApiError, from_msgspec
 from sandbox.provincial.faults import FaultsDep
-from sandbox.provincial.schemas import Faults, RefuseIn, SandboxApplication, SandboxFileList
-from sandbox.provincial.service import act, not_found, sandbox_file_out, sandbox_view
+from sandbox.provincial.schemas import (
+    ActionIn,
+    AutoAdvanceIn,
+    AutoAdvanceState,
+    Faults,
+    SandboxApplication,
+    SandboxFileList,
+    WindowTransferIn,
+)
+from sandbox.provincial.service import act_with, create_window_transfer, not_found, sandbox_file_out, sandbox_view
 from sandbox.provincial.store import StoreDep
 
 
@@ -62,22 +73,56 @@ async def download_file(application_id: FromPath[str], file_id: FromPath[str], s
     )
 
 
-@post("/applications/{application_id:str}/accept", operation_id="sandboxAccept", status_code=200)
-async def accept(application_id: FromPath[str], store: StoreDep) -> SandboxApplication:
-    """受理 (submitted → accepted)."""
-    return sandbox_view(store, act(store, application_id, "accept"))
+def _action_body(raw: bytes) -> ActionIn:
+    """The optional JSON body of an action: nothing, ``null`` or ``{"reason", "method", "tracking_no",
+    "letter_no", "occurred_at"}``."""
+    if not raw.strip():
+        return ActionIn()
+    try:
+        data = msgspec.json.decode(raw, type=ActionIn | None)
+    except msgspec.ValidationError as exc:
+        raise from_msgspec(exc) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "bad_request", "请求体不是有效的 JSON") from exc
+    return data or ActionIn()
 
 
-@post("/applications/{application_id:str}/complete", operation_id="sandboxComplete", status_code=200)
-async def complete(application_id: FromPath[str], store: StoreDep) -> SandboxApplication:
-    """办结 (accepted → completed): a certificate is numbered and dated today; a transfer just ends."""
-    return sandbox_view(store, act(store, application_id, "complete"))
+@post(
+    "/applications/{application_id:str}/{action:str}",
+    operation_id="sandboxAct",
+    status_code=200,
+    request_max_body_size=64 * 1024,
+)
+async def apply_action(
+    request: Request[Any, Any, Any], application_id: FromPath[str], action: FromPath[str], store: StoreDep
+) -> SandboxApplication:
+    """A clerk's step (the console's actions): ``accept``, ``complete``, ``refuse`` (certificates); ``accept``,
+    ``issue_letter``, ``cannot_receive``, ``send``, ``cannot_send``, ``receive``, ``complete`` (入库), ``return``,
+    ``confirm_return`` (transfers). Body (optional) ``{"reason", "method", "tracking_no", "letter_no",
+    "occurred_at"}``: 404 unknown application or action, 409 ``invalid_transition``, 422 ``validation_error``."""
+    data = _action_body(await request.body())
+    if action == "withdraw":  # the person's, through the API (POST /api/applications/{id}/withdraw)
+        raise ApiError(404, "not_found", "撤回由申请人通过 POST /api/applications/{id}/withdraw 办理")
+    return sandbox_view(store, act_with(store, application_id, action, data))
 
 
-@post("/applications/{application_id:str}/refuse", operation_id="sandboxRefuse", status_code=200)
-async def refuse(application_id: FromPath[str], data: JSONBody[RefuseIn], store: StoreDep) -> SandboxApplication:
-    """不予办理 with a reason (from submitted or accepted)."""
-    return sandbox_view(store, act(store, application_id, "refuse", data.reason))
+@post("/window-transfers", operation_id="sandboxWindowTransfer", status_code=201)
+async def window_transfer(data: JSONBody[WindowTransferIn], store: StoreDep) -> SandboxApplication:
+    """A transfer taken at the receiving agency's window for a seeded person: stored ``accepted`` (origin
+    ``window``, ``initiated_by`` ``window``), with an ``accepted`` change by the receiving agency."""
+    return sandbox_view(store, create_window_transfer(store, data))
+
+
+@get("/auto-advance", operation_id="sandboxGetAutoAdvance")
+async def get_auto_advance(auto_advance: AutoAdvanceDep) -> AutoAdvanceState:
+    return auto_advance.snapshot()
+
+
+@put("/auto-advance", operation_id="sandboxSetAutoAdvance")
+async def set_auto_advance(data: JSONBody[AutoAdvanceIn], auto_advance: AutoAdvanceDep) -> AutoAdvanceState:
+    """Demo mode on or off; ``interval_seconds`` 0.2–3600 (kept as it was when left out)."""
+    auto_advance.set(data)
+    return auto_advance.snapshot()
 
 
 @get("/healthz", operation_id="healthz", tags=["sandbox"])
@@ -87,6 +132,16 @@ async def healthz() -> dict[str, str]:
 
 sandbox_router = Router(
     path="/sandbox",
-    route_handlers=[get_faults, set_faults, get_application, list_files, download_file, accept, complete, refuse],
+    route_handlers=[
+        get_faults,
+        set_faults,
+        get_application,
+        list_files,
+        download_file,
+        apply_action,
+        window_transfer,
+        get_auto_advance,
+        set_auto_advance,
+    ],
     tags=["sandbox"],
 )

@@ -9,19 +9,61 @@ from msgspec import Meta, Struct
 
 from sandbox.seed import Agency, Unit
 
-Status = Literal["submitted", "accepted", "completed", "refused"]
+Status = Literal[
+    "submitted",
+    "accepted",
+    "completed",
+    "refused",
+    "letter_issued",
+    "cannot_receive",
+    "sent",
+    "cannot_send",
+    "received",
+    "returned",
+    "return_confirmed",
+    "withdrawn",
+]
 Kind = Literal["archive_certificate", "archive_transfer"]
+Origin = Literal["portal", "window"]
+Actor = Literal["receiving_agency", "current_agency", "applicant"]
 Delivery = Literal["electronic", "pickup", "post"]
 Material = Literal["unit_letter", "review_letter"]
 TargetNature = Literal["1", "2"]
-Initiator = Literal["person", "unit"]
+Initiator = Literal["person", "unit", "window"]
+Flow = Literal["1", "2", "3"]
+DispatchMethod = Literal["confidential", "courier"]
+ReminderStep = Literal["letter", "dispatch", "filing", "result"]
 FaultMode = Literal["none", "down", "slow", "error", "timeout_after_commit"]
 
-STATUS_NAMES: Final = {"submitted": "已提交", "accepted": "申请已受理", "completed": "已办结", "refused": "不予办理"}
+STATUS_NAMES: Final = {
+    "submitted": "已提交",
+    "accepted": "申请已受理",
+    "completed": "已办结",
+    "refused": "不予办理",
+    "letter_issued": "调函已发出",
+    "cannot_receive": "档案无法接收",
+    "sent": "档案已转出",
+    "cannot_send": "档案无法转出",
+    "received": "档案已收到",
+    "returned": "档案已退档",
+    "return_confirmed": "退档已确认",
+    "withdrawn": "已撤回",
+}
 KIND_NAMES: Final = {"archive_certificate": "存档证明", "archive_transfer": "档案转递"}
 DELIVERY_NAMES: Final = {"electronic": "电子证明", "pickup": "窗口领取纸质证明", "post": "邮寄纸质证明"}
 MATERIAL_NAMES: Final = {"unit_letter": "单位介绍信", "review_letter": "政审函"}
-INITIATOR_NAMES: Final = {"person": "本人", "unit": "单位"}
+INITIATOR_NAMES: Final = {"person": "本人", "unit": "单位", "window": "接收机构窗口"}
+FLOW_NAMES: Final = {"1": "地市内", "2": "省内", "3": "省外"}
+DISPATCH_METHOD_NAMES: Final = {"confidential": "机要通信", "courier": "快递"}
+ACTOR_NAMES: Final = {"receiving_agency": "拟接收机构", "current_agency": "现存档机构", "applicant": "申请人"}
+ORIGIN_NAMES: Final = {"portal": "网上申请", "window": "窗口受理"}
+
+
+def status_name(kind: str, status: str) -> str:
+    """The status as the person sees it; a transfer's 办结 means the archive is filed (入库)."""
+    if kind == "archive_transfer" and status == "completed":
+        return "申请已办结（档案已入库）"
+    return STATUS_NAMES.get(status, status)
 
 
 class ErrorBody(Struct):
@@ -56,7 +98,14 @@ class TransferIn(Struct, forbid_unknown_fields=True, kw_only=True):
     target_agency_code: Annotated[str, Meta(description="机构编号 AAF001 of the receiving agency (in the directory)")]
     target_nature: Annotated[TargetNature, Meta(description="拟存档性质 ACC749: 1 单位委托, 2 个人委托")]
     unit: Annotated[UnitIn | None, Meta(description="the new employer; required when target_nature is 1")] = None
-    initiated_by: Annotated[Initiator, Meta(description="who started it: person (本人) or unit (单位经办人)")]
+    initiated_by: Annotated[
+        Initiator,
+        Meta(description="who started it: person (本人) or unit (单位经办人); window only for window applications"),
+    ]
+    flow: Annotated[
+        str | int | None,
+        Meta(description="接转流向 ACC74D: 1 地市内, 2 省内, 3 省外 (from the two agencies' region codes); required"),
+    ] = None
 
 
 class ApplicationIn(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -113,18 +162,72 @@ class ApplicationState(Struct):
     received_at: str
 
 
+class TransferOut(Struct):
+    """A transfer's ``transfer`` object as it was submitted (``initiated_by`` ``window`` for a window one)."""
+
+    target_agency_code: str
+    target_nature: str
+    unit: UnitIn | None
+    initiated_by: str
+    flow: str | None = None
+
+
+class ApplicationDetail(ApplicationState):
+    """``GET /api/applications/{id}`` and the withdraw answer: the state plus what the application is."""
+
+    kind: Kind
+    origin: Origin
+    reference_no: str
+    applicant: Applicant
+    archive_no: str
+    agency_code: str
+    transfer: TransferOut | None
+
+
+class Dispatch(Struct):
+    """档案转出信息: how the archive travels and its 机要编号 / 邮件号."""
+
+    method: DispatchMethod
+    method_name: str
+    tracking_no: str
+
+
 class StatusChange(Struct):
     seq: int
     application_id: str
     case_no: str
+    kind: Kind
     status: Status
+    actor: Actor
+    agency_code: str | None
     reason: str | None
+    dispatch: Dispatch | None
+    letter_no: str | None
     occurred_at: str
 
 
 class StatusChanges(Struct):
     changes: list[StatusChange]
     last_seq: int
+
+
+class Reminder(Struct):
+    """One step past its time limit (业务未办理提醒)."""
+
+    application_id: str
+    case_no: str
+    kind: Kind
+    step: ReminderStep
+    agency_code: str
+    started_on: str
+    due_on: str
+    overdue_days: int
+    message: str
+
+
+class Reminders(Struct):
+    reminders: list[Reminder]
+    as_of: str
 
 
 class Holder(Struct):
@@ -174,8 +277,38 @@ class Faults(Struct, forbid_unknown_fields=True):
     delay_seconds: Annotated[float, Meta(ge=0, le=600)] = 0.0
 
 
-class RefuseIn(Struct, forbid_unknown_fields=True):
-    reason: str
+class ActionIn(Struct, forbid_unknown_fields=True):
+    """What a clerk's step may carry (all optional; each action checks what it needs)."""
+
+    reason: str | None = None
+    method: str | None = None
+    tracking_no: str | None = None
+    letter_no: str | None = None
+    occurred_at: str | None = None
+
+
+class WindowTransferIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A transfer taken at the receiving agency's window for a seeded person (sandbox only)."""
+
+    id_type: str = "01"
+    id_number: str
+    target_agency_code: str
+    target_nature: str
+    unit: UnitIn | None = None
+    phone: str | None = None
+    occurred_at: Annotated[
+        str | None, Meta(description="back-dates the window acceptance (ISO 8601 with offset, not in the future)")
+    ] = None
+
+
+class AutoAdvanceIn(Struct, forbid_unknown_fields=True):
+    enabled: bool
+    interval_seconds: float | None = None
+
+
+class AutoAdvanceState(Struct):
+    enabled: bool
+    interval_seconds: float
 
 
 class SandboxApplication(Struct):
@@ -185,11 +318,13 @@ class SandboxApplication(Struct):
     case_no: str
     reference_no: str
     kind: str
+    origin: Origin
     status: Status
     status_name: str
     reason: str | None
     received_at: str
     updated_at: str
+    status_since: str
     submit_count: int
     certificate_no: str | None
     issued_on: str | None

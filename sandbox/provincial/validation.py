@@ -12,9 +12,16 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, 
 
 from sandbox.common import region_name
 from sandbox.provincial.errors import ApiError
-from sandbox.provincial.schemas import MATERIAL_NAMES, ApplicationIn, TransferIn
+from sandbox.provincial.schemas import (
+    DISPATCH_METHOD_NAMES,
+    FLOW_NAMES,
+    MATERIAL_NAMES,
+    ApplicationIn,
+    TransferIn,
+    WindowTransferIn,
+)
 from sandbox.provincial.store import FileRecord
-from sandbox.seed import Person, SeedArchive, agency_by_code, person_by_id
+from sandbox.seed import Agency, Person, SeedArchive, agency_by_code, person_by_id
 
 # 证件类型 AAC043 (000 四、代码表)
 ID_TYPES: Final = frozenset(
@@ -44,6 +51,16 @@ _REFERENCE_NO = re.compile(r"[A-Z0-9]{1,32}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_TRACKING_NO = re.compile(r"[A-Z0-9]{6,30}")
+_LETTER_NO = re.compile(r"[A-Za-z0-9-]{1,32}")
+MAX_REASON: Final = 200
+# what each step's reason is called (the console's labels say the same)
+REASON_NAMES: Final = {
+    "refuse": "不予办理原因",
+    "cannot_receive": "无法接收原因",
+    "cannot_send": "无法转出原因",
+    "return": "退档原因",
+}
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -131,6 +148,29 @@ def _check_fields(app: ApplicationIn) -> None:
         raise invalid("submitted_at", "提交时间须带时区偏移，如 +08:00")
 
 
+def transfer_flow(from_region: str, to_region: str) -> str:
+    """接转流向 ACC74D: 1 地市内 (same first 4 digits of the region codes), 2 省内 (first 2), 3 省外."""
+    if from_region[:4] == to_region[:4]:
+        return "1"
+    if from_region[:2] == to_region[:2]:
+        return "2"
+    return "3"
+
+
+def _check_flow(app: ApplicationIn, transfer: TransferIn, target: Agency) -> None:
+    current = agency_by_code(app.agency_code)
+    if current is None:  # checked before; the directory is fixed
+        raise invalid("agency_code", "机构编号不在机构目录中")
+    expected = transfer_flow(current.region_code, target.region_code)
+    meaning = f"{current.name}转入{target.name}为「{FLOW_NAMES[expected]}」，接转流向应为 {expected}"
+    if transfer.flow is None:
+        raise invalid("transfer.flow", f"请填写接转流向（1 地市内、2 省内、3 省外）：{meaning}")
+    if not isinstance(transfer.flow, str) or transfer.flow not in FLOW_NAMES:
+        raise invalid("transfer.flow", "接转流向应为代码表中的 \"1\"（地市内）、\"2\"（省内）或 \"3\"（省外）")
+    if transfer.flow != expected:
+        raise invalid("transfer.flow", f"接转流向不正确：{meaning}")
+
+
 def _check_transfer(app: ApplicationIn) -> TransferIn | None:
     transfer = app.transfer
     if app.kind != "archive_transfer":
@@ -139,8 +179,10 @@ def _check_transfer(app: ApplicationIn) -> TransferIn | None:
         return None
     if transfer is None:
         raise invalid("transfer", "档案转递申请须填写转递信息：转入机构、拟存档性质、发起方")
-    if agency_by_code(transfer.target_agency_code) is None:
+    target = agency_by_code(transfer.target_agency_code)
+    if target is None:
         raise invalid("transfer.target_agency_code", "转入机构编号不在机构目录中")
+    _check_flow(app, transfer, target)
     if transfer.target_nature == "1":
         if transfer.unit is None:
             raise invalid("transfer.unit", "拟存档性质为单位委托时，须填写新单位的名称和统一社会信用代码")
@@ -150,6 +192,8 @@ def _check_transfer(app: ApplicationIn) -> TransferIn | None:
         check_uscc(transfer.unit.uscc, "transfer.unit.uscc")
     elif transfer.unit is not None:
         raise invalid("transfer.unit", "拟存档性质为个人委托时不填写单位")
+    if transfer.initiated_by == "window":
+        raise invalid("transfer.initiated_by", "发起方为 window 的只能是接收机构窗口受理的申请，网上申请应为本人或单位")
     if transfer.initiated_by == "unit" and transfer.target_nature != "1":
         raise invalid("transfer.initiated_by", "由单位发起的档案转递，拟存档性质应为单位委托")
     return transfer
@@ -224,3 +268,90 @@ def validate_application(app: ApplicationIn, files: list[FileRecord]) -> tuple[P
         raise invalid("transfer.target_agency_code", "转入机构与现存档机构相同，无需转递")
     _check_materials_complete(app, archive)
     return person, archive
+
+
+# --- the records a clerk's step carries ----------------------------------------------------------------------
+
+
+def check_reason(action: str, reason: str | None) -> str:
+    """A reason of 1–200 characters (surrounding blanks do not count)."""
+    name = REASON_NAMES.get(action, "原因")
+    text = (reason or "").strip()
+    if not text:
+        raise invalid("reason", f"请填写{name}（1 至 {MAX_REASON} 个字）")
+    if len(text) > MAX_REASON:
+        raise invalid("reason", f"{name}不能超过 {MAX_REASON} 个字，现有 {len(text)} 个字")
+    return text
+
+
+def check_dispatch(method: str | None, tracking_no: str | None) -> dict[str, str]:
+    """档案转出信息: 转递方式 in the code table and a 机要编号 / 邮件号 of 6–30 upper-case letters or digits."""
+    chosen = (method or "").strip()
+    if chosen not in DISPATCH_METHOD_NAMES:
+        raise invalid("method", "请选择转递方式：confidential（机要通信）或 courier（快递）")
+    number = (tracking_no or "").strip()
+    if not number:
+        raise invalid("tracking_no", "请填写机要编号或邮件号")
+    if not _TRACKING_NO.fullmatch(number):
+        raise invalid(
+            "tracking_no", f"机要编号/邮件号「{number[:40]}」不正确：应为 6 至 30 位大写字母或数字，不含空格和符号"
+        )
+    return {"method": chosen, "method_name": DISPATCH_METHOD_NAMES[chosen], "tracking_no": number}
+
+
+def check_letter_no(letter_no: str | None) -> str | None:
+    """调档函编号: optional (the system numbers the letter when it is left out), else 1–32 letters, digits or -."""
+    number = (letter_no or "").strip()
+    if not number:
+        return None
+    if not _LETTER_NO.fullmatch(number):
+        raise invalid("letter_no", "调档函编号应为 1 至 32 位字母、数字或连字符（-）")
+    return number
+
+
+def check_occurred_at(value: str | None, field: str = "occurred_at") -> dt.datetime | None:
+    """When a step happened, to back-date it: ISO 8601 with an offset, not in the future."""
+    if value is None or not value.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise invalid(field, "发生时间应为 ISO 8601 格式，如 2026-11-21T10:00:00+08:00") from exc
+    if moment.tzinfo is None:
+        raise invalid(field, "发生时间须带时区偏移，如 +08:00")
+    if moment > dt.datetime.now(moment.tzinfo):
+        raise invalid(field, "发生时间不能晚于现在")
+    return moment
+
+
+def check_window_transfer(data: WindowTransferIn) -> tuple[Person, SeedArchive, Agency, Agency]:
+    """A transfer taken at the receiving agency's window: a seeded person with an archive held elsewhere."""
+    check_id(data.id_type, data.id_number)
+    if data.phone is not None and data.phone.strip() and not _MOBILE.fullmatch(data.phone.strip()):
+        raise invalid("phone", "手机号码应为 11 位数字的手机号")
+    person = person_by_id(data.id_type, data.id_number)
+    if person is None:
+        raise invalid("id_number", "没有查到该证件号码的存档人员")
+    archive = person.archive
+    if archive is None:
+        raise invalid("id_number", f"{person.name}名下没有存档信息，无法办理档案转递")
+    target = agency_by_code(data.target_agency_code)
+    if target is None:
+        raise invalid("target_agency_code", "拟接收机构编号不在机构目录中")
+    if data.target_agency_code == archive.agency_code:
+        raise invalid("target_agency_code", f"{person.name}的档案已存放在{target.name}，无需转递")
+    current = agency_by_code(archive.agency_code)
+    if current is None:  # the seed is broken; never happens with the shipped data
+        raise ApiError(500, "internal_error", "机构目录中缺少该机构")
+    if data.target_nature not in ("1", "2"):
+        raise invalid("target_nature", "拟存档性质应为 1（单位委托）或 2（个人委托）")
+    if data.target_nature == "1":
+        if data.unit is None:
+            raise invalid("unit", "拟存档性质为单位委托时，须填写新单位的名称和统一社会信用代码")
+        name = data.unit.name
+        if not name.strip() or len(name) > 300:
+            raise invalid("unit.name", "单位名称不能为空，且不能超过 300 个字")
+        check_uscc(data.unit.uscc, "unit.uscc")
+    elif data.unit is not None:
+        raise invalid("unit", "拟存档性质为个人委托时不填写单位")
+    return person, archive, current, target

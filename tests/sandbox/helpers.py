@@ -102,13 +102,23 @@ def certificate_body(username: str, **overrides: Any) -> dict[str, Any]:
     )
 
 
+def transfer_flow(agency_code: str, target_agency_code: str) -> str:
+    """接转流向 ACC74D from two agency codes (a seeded agency's region code is its code's first 6 digits):
+    1 地市内 (the same first 4 digits), 2 省内 (the first 2), 3 省外."""
+    if agency_code[:4] == target_agency_code[:4]:
+        return "1"
+    return "2" if agency_code[:2] == target_agency_code[:2] else "3"
+
+
 def transfer_body(username: str, target_agency_code: str, target_nature: str = "2", **overrides: Any) -> dict[str, Any]:
-    """A 档案转递 application for a seeded person; ``transfer`` keys in ``overrides`` replace the defaults."""
+    """A 档案转递 application for a seeded person, with the right ``flow``; ``transfer`` keys in ``overrides``
+    replace the defaults."""
     transfer: dict[str, Any] = {
         "target_agency_code": target_agency_code,
         "target_nature": target_nature,
         "unit": dict(YUNQI) if target_nature == "1" else None,
         "initiated_by": "person",
+        "flow": transfer_flow(ARCHIVES[username][1], target_agency_code),
         **overrides.pop("transfer", {}),
     }
     body = certificate_body(username, kind="archive_transfer", transfer=transfer, **overrides)

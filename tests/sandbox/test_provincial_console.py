@@ -55,11 +55,13 @@ def test_console_actions(api: httpx.Client) -> None:
         assert "申请已受理" in row and "办结</button>" in row and "受理</button>" not in row.replace("不予办理", "")
 
         again = browser.post(f"/console/applications/{application_id}/accept")
-        assert again.headers["location"] == "/?error=invalid_transition"
-        assert "不能执行这个操作" in browser.get(again.headers["location"]).text
+        assert again.headers["location"].startswith("/?error=invalid_transition&flash=")
+        banner = browser.get(again.headers["location"]).text
+        assert "不能执行这个操作" in banner and "申请当前为「申请已受理」，不能受理" in banner
 
         no_reason = browser.post(f"/console/applications/{application_id}/refuse", data={"reason": ""})
-        assert no_reason.headers["location"] == "/?error=validation_error"
+        assert no_reason.headers["location"].startswith("/?error=validation_error&flash=")
+        assert "请填写不予办理原因" in browser.get(no_reason.headers["location"]).text
         assert _status(api, application_id) == "accepted"
 
         completed = browser.post(f"/console/applications/{application_id}/complete")
@@ -165,9 +167,18 @@ def test_console_shows_a_transfer_and_completes_it(api: httpx.Client) -> None:
         assert text in row, text
     application_id = body["application_id"]
     with httpx.Client(base_url=str(api.base_url)) as browser:
-        browser.post(f"/console/applications/{application_id}/accept")
+        for action, form in (
+            ("accept", {}),
+            ("issue_letter", {"letter_no": ""}),
+            ("send", {"method": "courier", "tracking_no": "SF1234567890"}),
+            ("receive", {}),
+        ):
+            assert browser.post(f"/console/applications/{application_id}/{action}", data=form).headers[
+                "location"
+            ] == f"/?notice={action}"
         completed = browser.post(f"/console/applications/{application_id}/complete")
         assert completed.headers["location"] == "/?notice=complete"
         row = _row(browser.get("/").text, body["reference_no"])
     assert _status(api, application_id) == "completed"
-    assert "已办结" in row and "证明编号" not in row
+    assert "申请已办结（档案已入库）" in row and "证明编号" not in row
+    assert "快递 邮件号 SF1234567890" in row and "调档函编号 DDH" in row

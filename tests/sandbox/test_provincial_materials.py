@@ -39,8 +39,8 @@ def assert_invalid(response: httpx.Response, field: str) -> str:
     return str(error["message"])
 
 
-def _act(api: httpx.Client, application_id: str, action: str) -> httpx.Response:
-    return httpx.post(f"{api.base_url}/sandbox/applications/{application_id}/{action}")
+def _act(api: httpx.Client, application_id: str, action: str, **body: str) -> httpx.Response:
+    return httpx.post(f"{api.base_url}/sandbox/applications/{application_id}/{action}", json=body or None)
 
 
 # --- the files an application lists ---------------------------------------------------------------------------
@@ -238,11 +238,23 @@ def test_a_transfer_completes_without_a_certificate(api: httpx.Client) -> None:
     upload(api, body)
     assert submit(api, body).status_code == 201
     application_id = body["application_id"]
-    assert _act(api, application_id, "accept").status_code == 200
+    for action, extra in (
+        ("accept", {}),
+        ("issue_letter", {}),
+        ("send", {"method": "confidential", "tracking_no": "JY2026112100001"}),
+        ("receive", {}),
+    ):
+        assert _act(api, application_id, action, **extra).status_code == 200
     done = _act(api, application_id, "complete")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["certificate_no"] is None
     result = api.get(f"/api/applications/{application_id}/result")
     assert result.status_code == 409 and result.json()["code"] == "no_result"
     changes = api.get("/api/status-changes", params={"after": 0, "limit": 500}).json()["changes"]
-    assert [c["status"] for c in changes if c["application_id"] == application_id] == ["accepted", "completed"]
+    assert [c["status"] for c in changes if c["application_id"] == application_id] == [
+        "accepted",
+        "letter_issued",
+        "sent",
+        "received",
+        "completed",
+    ]
