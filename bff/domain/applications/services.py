@@ -46,7 +46,7 @@ from bff.lib import codes, validation
 from bff.lib.clock import CHINA, iso_china, today_in_china, utcnow
 from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
-from bff.lib.holders import holder_key
+from bff.lib.holders import holder_of
 from bff.lib.masking import mask_phone
 from bff.lib.workdays import WorkingCalendar
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialUnavailable
@@ -80,11 +80,6 @@ def validate(body: ApplicationCreate) -> ApplicationCreate:
     return ApplicationCreate(kind=body.kind, purpose=purpose, phone=phone, delivery=body.delivery,
                              materials=body.materials, transfer=body.transfer)
 
-
-def holder_of(principal: Principal) -> str:
-    if principal.role != "person" or not principal.id_type or not principal.id_number:
-        raise not_found()
-    return holder_key(principal.id_type, principal.id_number)
 
 
 def check_key(key: str | None) -> str:

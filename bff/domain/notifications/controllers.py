@@ -16,6 +16,7 @@ from bff.domain.notifications.schemas import (
 from bff.domain.notifications.senders import PushSender
 from bff.lib.deps import Db
 from bff.lib.errors import error_responses
+from bff.lib.holders import holder_of
 
 
 def _push(request: Request[Any, Any, Any]) -> PushSender:
@@ -39,7 +40,7 @@ class NotificationController(Controller):
           responses=error_responses(400, 422))
     async def subscribe(self, request: Request[Any, Any, Any], db: Db,
                         data: JSONBody[PushSubscriptionCreate]) -> NotificationSettings:
-        holder = services.holder_of(current_principal(request))
+        holder = holder_of(current_principal(request))
         services.check_subscription(data, _push(request).extra_origins)
         await services.subscribe(db, holder, data)
         return await services.settings_for(db, holder)
@@ -48,9 +49,9 @@ class NotificationController(Controller):
             summary="Opt out on this browser (only the caller's own subscription)", responses=error_responses(400))
     async def unsubscribe(self, request: Request[Any, Any, Any], db: Db,
                           data: JSONBody[PushSubscriptionDelete]) -> None:
-        await services.unsubscribe(db, services.holder_of(current_principal(request)), data.endpoint)
+        await services.unsubscribe(db, holder_of(current_principal(request)), data.endpoint)
 
     @get("/settings", operation_id="getNotificationSettings",
          summary="Where messages go: the masked mobile for SMS and how many devices get pushes")
     async def settings(self, request: Request[Any, Any, Any], db: Db) -> NotificationSettings:
-        return await services.settings_for(db, services.holder_of(current_principal(request)))
+        return await services.settings_for(db, holder_of(current_principal(request)))

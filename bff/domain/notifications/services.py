@@ -13,13 +13,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.sessions import Principal
 from bff.db.models import Application, Notification, PushSubscription, StatusEvent
 from bff.domain.notifications.schemas import NotificationSettings, PushSubscriptionCreate
 from bff.domain.notifications.senders import endpoint_allowed, valid_auth, valid_p256dh
 from bff.lib.clock import utcnow
-from bff.lib.errors import ApiError, FieldError, not_found
-from bff.lib.holders import holder_key
+from bff.lib.errors import ApiError, FieldError
 from bff.lib.masking import mask_phone
 
 log = logging.getLogger("bff.notifications")
@@ -59,11 +57,6 @@ async def queue(db: AsyncSession, app: Application, event: StatusEvent) -> None:
 
 
 # -- a person's devices and settings ---------------------------------------------------------------------------
-
-def holder_of(principal: Principal) -> str:
-    if principal.role != "person" or not principal.id_type or not principal.id_number:
-        raise not_found()
-    return holder_key(principal.id_type, principal.id_number)
 
 
 def check_subscription(data: PushSubscriptionCreate, extra_origins: tuple[str, ...]) -> None:
