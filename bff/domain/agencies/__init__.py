@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import msgspec
@@ -10,10 +11,12 @@ from litestar.params import QueryParameter
 from litestar.stores.base import Store
 
 from bff.domain.archives.schemas import AgencyInfo
+from bff.lib import validation
 from bff.lib.errors import ApiError, error_responses
 from bff.provincial.client import ProvincialApi, ProvincialUnavailable
 from bff.provincial.schemas import Agency
 
+log = logging.getLogger("bff.agencies")
 CACHE_KEY = "agencies:all"
 CACHE_SECONDS = 3600
 
@@ -32,11 +35,26 @@ async def directory(provincial: ProvincialApi, store: Store) -> list[Agency]:
     if raw is not None:
         return msgspec.json.decode(raw, type=list[Agency])
     try:
-        agencies = await provincial.list_agencies()
+        listed = await provincial.list_agencies()
     except ProvincialUnavailable:
         raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法连接，请稍后再试") from None
+    agencies = [a for a in listed if _checked(a)]
     await store.set(CACHE_KEY, msgspec.json.encode(agencies), expires_in=CACHE_SECONDS)
     return agencies
+
+
+def _checked(agency: Agency) -> bool:
+    """An agency is offered only with an 8-character 机构编号 and a GB/T 2260 region code (SPEC §6)."""
+    try:
+        validation.region_code(agency.region_code)
+    except validation.FieldProblem:
+        log.warning("agency %s left out of the directory: region code %s not in GB/T 2260", agency.code,
+                    agency.region_code)
+        return False
+    if len(agency.code) != 8:
+        log.warning("agency %s left out of the directory: 机构编号 is not 8 characters", agency.code)
+        return False
+    return True
 
 
 async def known_agencies(provincial: ProvincialApi, store: Store) -> list[Agency]:
