@@ -74,7 +74,8 @@ def test_a_cross_province_transfer_through_every_step(e2e_stack: Stack, chromium
 
     clerk_clicks(console, stack, reference_no, "出具调档函")
     expect(page.get_by_text("原存档机构转出档案")).to_be_visible(timeout=LIVE)
-    clerk_clicks(console, stack, reference_no, "转出", **{"转递方式": "机要通信", "机要编号/邮件号": "JY5201202611210001"})
+    dispatch = {"转递方式": "机要通信", "机要编号/邮件号": "JY5201202611210001"}
+    clerk_clicks(console, stack, reference_no, "转出", **dispatch)
     expect(page.get_by_text("机要编号：JY5201202611210001")).to_be_visible(timeout=LIVE)
     expect(page.get_by_text("转递方式：机要通信")).to_be_visible()
     screenshot(page, "journey-04-sent")
