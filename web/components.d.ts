@@ -11,6 +11,7 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    AgencyField: typeof import('./src/components/AgencyField.vue')['default']
     AgencyPicker: typeof import('./src/components/AgencyPicker.vue')['default']
     AppHeader: typeof import('./src/components/AppHeader.vue')['default']
     AppIcon: typeof import('./src/components/AppIcon.vue')['default']
@@ -26,6 +27,7 @@ declare module 'vue' {
     LetterRequestPanel: typeof import('./src/components/LetterRequestPanel.vue')['default']
     LocaleSwitch: typeof import('./src/components/LocaleSwitch.vue')['default']
     LogoutForm: typeof import('./src/components/LogoutForm.vue')['default']
+    MaterialAnswers: typeof import('./src/components/MaterialAnswers.vue')['default']
     MaterialPicker: typeof import('./src/components/MaterialPicker.vue')['default']
     NextStepCard: typeof import('./src/components/NextStepCard.vue')['default']
     OutcomeCard: typeof import('./src/components/OutcomeCard.vue')['default']
