@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from bff.domain.certificates.services import Issuer, issue
 from bff.domain.materials import services as materials
 from bff.lib.clock import iso_china, utcnow
 from bff.lib.files import FileStore
+from bff.lib.retry import backoff
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialTimeout, ProvincialUnavailable
 from bff.provincial.leases import lease_outbox
 from bff.settings import ProvincialSettings
@@ -42,11 +42,6 @@ class RetryLater(Exception):
 class GiveUp(Exception):
     """Trying again will not help: dead-letter now, with an alert."""
 
-
-def backoff(attempts: int, settings: ProvincialSettings) -> float:
-    """Capped exponential backoff with full jitter in [half, full]."""
-    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * (2 ** min(attempts, 30)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
 
 def submit_payload(app: Application, sent: list[tuple[ApplicationDocument, Document]]) -> dict[str, Any]:
@@ -232,7 +227,8 @@ class Relay:
         row.attempts += 1
         row.last_error = detail[:500]
         row.last_error_kind = kind
-        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, self.settings))
+        wait = backoff(row.attempts, self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
+        row.next_attempt_at = now + timedelta(seconds=wait)
         row.lease_until = None
         await db.commit()
         log.warning("outbox row %s will be retried (%s, attempt %s)", row.id, kind, row.attempts)

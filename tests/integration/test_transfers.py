@@ -202,6 +202,22 @@ def test_withdraw_before_acceptance_withdraws_it_there_too(stack: Stack) -> None
     assert late.status_code == 409 and "已受理" in late.json()["message"]
 
 
+def test_a_withdrawal_the_provincial_system_cannot_take_now_changes_nothing(stack: Stack) -> None:
+    wujing, app_id = started(stack, "wujing", HANGZHOU)
+    stack.set_fault("down")
+    try:
+        r = post(stack, wujing, f"/api/applications/{app_id}/withdraw", {})
+    finally:
+        stack.set_fault("none")
+    assert r.status_code == 503 and "稍后再试" in r.json()["message"]
+    unchanged = detail(stack, wujing, app_id)
+    assert unchanged["status"] == "submitted" and unchanged["can_withdraw"] is True
+    there = stack.sandbox_application(app_id)
+    assert there is not None and there["status"] == "submitted"
+    again = post(stack, wujing, f"/api/applications/{app_id}/withdraw", {})
+    assert again.status_code == 200 and again.json()["status"] == "withdrawn"
+
+
 def test_a_transfer_taken_at_the_receiving_window_appears_by_itself(stack: Stack) -> None:
     wangfang = signed_in(stack, "wangfang")  # 单纯存档 at 南京市玄武区人才服务中心
     before = {i["id"] for i in wangfang.get(f"{stack.portal}/api/applications").json()["items"]}

@@ -142,10 +142,12 @@ def next_step(app: Application, calendar: WorkingCalendar, today: date) -> NextS
 
 def upcoming(app: Application) -> list[str]:
     """The labels of the normal path's steps still to come after the one awaited now."""
+    if app.status in ENDED:
+        return []
     path = PATHS.get(app.kind, ())
-    if app.status in ENDED or app.status not in path:
-        return [status_label(app.kind, s) for s in path[1:]] if app.status not in ENDED else []
-    return [status_label(app.kind, s) for s in path[path.index(app.status) + 2:]]
+    # before forwarding (waiting for material) everything after 已提交 is still to come
+    later = path[path.index(app.status) + 2:] if app.status in path else path[1:]
+    return [status_label(app.kind, s) for s in later]
 
 
 def reminder_info(reminder: Reminder | None, app: Application) -> ReminderInfo | None:

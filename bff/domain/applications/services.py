@@ -13,7 +13,7 @@ from datetime import date
 
 import msgspec
 from litestar.stores.base import Store
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -227,7 +227,8 @@ async def withdraw(db: AsyncSession, provincial: ProvincialApi, app: Application
     owner = "withdraw-" + secrets.token_hex(6)
     row = await db.scalar(select(OutboxMessage).where(OutboxMessage.application_id == app.id,
                                                       OutboxMessage.kind == "submit"))
-    if row is not None and row.done_at is None:
+    held = row.id if row is not None and row.done_at is None else None
+    if row is not None and held is not None:
         # hold the forwarding row, so the relay cannot send it while it is being withdrawn
         if not await lease_outbox(db, row.id, owner, 120.0):
             raise ApiError(409, "in_progress", "申请正在转送至省级系统，请稍候再撤回")
@@ -235,14 +236,16 @@ async def withdraw(db: AsyncSession, provincial: ProvincialApi, app: Application
     if app.forwarded_at is not None or (row is not None and row.attempts > 0):
         try:
             await provincial.withdraw(str(app.id))
-        except ProvincialRejected as exc:
+        except (ProvincialRejected, ProvincialUnavailable) as exc:
             await db.rollback()
-            if exc.status == 409:
+            if held is not None:  # let the relay go on forwarding it
+                await db.execute(update(OutboxMessage).where(OutboxMessage.id == held,
+                                                             OutboxMessage.lease_owner == owner)
+                                 .values(lease_until=None, lease_owner=None))
+                await db.commit()
+            if isinstance(exc, ProvincialRejected) and exc.status == 409:
                 raise ApiError(409, "not_withdrawable", "存档机构已受理您的申请，不能撤回") from None
-            raise
-        except ProvincialUnavailable:
-            await db.rollback()
-            raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法连接，请稍后再撤回") from None
+            raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法办理撤回，请稍后再试") from None
     now = utcnow()
     if row is not None and row.done_at is None:
         row.done_at, row.lease_until, row.last_error = now, None, "withdrawn"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -25,6 +24,7 @@ from bff.db.models import Application, Notification, PushSubscription, StatusEve
 from bff.domain.notifications.senders import PushSender, PushTarget, SendFailed, SmsSender
 from bff.domain.notifications.texts import push_payload, sms_text
 from bff.lib.clock import utcnow
+from bff.lib.retry import backoff
 from bff.settings import NotifySettings
 
 log = logging.getLogger("bff.notifier")
@@ -36,11 +36,6 @@ class Outcome:
     kind: Literal["sent", "skipped", "retry", "failed"]
     detail: str = ""
 
-
-def backoff(attempts: int, settings: NotifySettings) -> float:
-    """Capped exponential backoff with jitter in [half, full]."""
-    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * (2 ** min(attempts - 1, 30)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
 
 class Notifier:
@@ -174,7 +169,8 @@ class Notifier:
         if outcome.kind == "retry" and anchor is not None:
             anchor.attempts += 1
             if anchor.attempts < self.settings.max_attempts:
-                anchor.next_attempt_at = now + timedelta(seconds=backoff(anchor.attempts, self.settings))
+                wait = backoff(anchor.attempts, self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
+                anchor.next_attempt_at = now + timedelta(seconds=wait)
                 anchor.last_error = detail
                 anchor.lease_until = None
                 await db.commit()
