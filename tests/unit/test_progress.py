@@ -102,3 +102,10 @@ def test_days_are_counted_in_china_time() -> None:
     app.events[-1].occurred_at = _at(date(2026, 9, 30), 23) + timedelta(minutes=30)
     step = progress.next_step(app, CALENDAR, today=date(2026, 10, 1))
     assert step is not None and step.due_on == "2026-10-10"
+
+
+def test_a_withdrawal_recorded_by_both_sides_is_one_line() -> None:
+    # the person's withdrawal and the provincial feed's can both land when they race
+    app = transfer(("submitted", date(2026, 11, 2)), ("withdrawn", date(2026, 11, 3)), ("withdrawn", date(2026, 11, 3)))
+    labels = [entry.label for entry in progress.timeline(app)]
+    assert labels == ["已提交", "已撤回"]

@@ -105,11 +105,14 @@ def _lines(event: StatusEvent) -> list[str]:
 
 
 def timeline(app: Application) -> list[TimelineEntry]:
-    return [
-        TimelineEntry(status=e.status, label=status_label(app.kind, e.status), note=e.note,
-                      at=iso_china(e.occurred_at), actor_name=actor_name(app, e), lines=_lines(e))
-        for e in app.events
-    ]
+    """One line per event; a withdrawal is one line even when the person's and the provincial feed's both landed."""
+    entries: list[TimelineEntry] = []
+    for e in app.events:
+        if e.status == "withdrawn" and any(entry.status == "withdrawn" for entry in entries):
+            continue
+        entries.append(TimelineEntry(status=e.status, label=status_label(app.kind, e.status), note=e.note,
+                                     at=iso_china(e.occurred_at), actor_name=actor_name(app, e), lines=_lines(e)))
+    return entries
 
 
 def _started_on(app: Application) -> date | None:
