@@ -322,3 +322,86 @@ def identity_by_username(username: str) -> Person | LegalEntity | None:
 def person_by_id(id_type: str, id_number: str) -> Person | None:
     """The seeded person holding this 证件 (the ID number compared upper-case, as ``x`` is written ``X``)."""
     return _PERSON_BY_ID.get((id_type, id_number.upper()))
+
+
+# --- what the archives record (the content certificates and 政审回复函 state) -----------------------------------
+
+
+class WorkPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    start: str  # YYYYMMDD
+    end: str | None  # YYYYMMDD; None = to date
+    unit: str
+    position: str
+
+
+class Relative(msgspec.Struct, frozen=True, kw_only=True):
+    relation: str  # GB/T 4761-2008 家庭关系代码
+    name: str
+
+
+class ArchiveRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The parts of an archive's content the sandbox can certify (invented, like everything here)."""
+
+    political_status: str  # GB/T 4762 政治面貌, as its name
+    education: str
+    periods: tuple[WorkPeriod, ...]
+    family: tuple[Relative, ...]
+    rewards_and_punishments: str = "无"
+    criminal_record: bool = False
+
+
+def _record(political_status: str, education: str, periods: tuple[WorkPeriod, ...], *family: Relative,
+            criminal_record: bool = False) -> ArchiveRecord:
+    return ArchiveRecord(political_status=political_status, education=education, periods=periods, family=family,
+                         criminal_record=criminal_record)
+
+
+ARCHIVE_RECORDS: Final[dict[str, ArchiveRecord]] = {
+    "11010500001234": _record(
+        "共青团员", "2020年7月毕业于北京工业大学计算机科学与技术专业，大学本科，工学学士",
+        (WorkPeriod(start="20200801", end="20230630", unit="北京朝阳数智科技有限公司", position="软件工程师"),
+         WorkPeriod(start="20230801", end=None, unit="北京望京云图信息技术有限公司", position="高级软件工程师")),
+        Relative(relation="51", name="张建国"), Relative(relation="52", name="刘秀英"),
+    ),
+    "33010000004321": _record(
+        "中共党员", "2017年6月毕业于浙江大学工商管理专业，大学本科，管理学学士",
+        (WorkPeriod(start="20170701", end="20210228", unit="杭州西溪文化传媒有限公司", position="行政专员"),
+         WorkPeriod(start="20210301", end=None, unit="杭州云栖科技有限公司", position="人力资源主管")),
+        Relative(relation="51", name="李国强"), Relative(relation="10", name="王磊"),
+    ),
+    "32010200000568": _record(
+        "群众", "2015年6月毕业于南京师范大学汉语言文学专业，大学本科，文学学士",
+        (WorkPeriod(start="20150801", end="20190831", unit="南京玄武区金陵书局", position="编辑"),),
+        Relative(relation="52", name="陈美华"),
+    ),
+    "52010000000789": _record(
+        "共青团员", "2018年7月毕业于贵州大学土木工程专业，大学本科，工学学士",
+        (WorkPeriod(start="20180801", end="20220531", unit="贵阳筑城建设工程有限公司", position="技术员"),),
+        Relative(relation="51", name="赵德明"), criminal_record=True,
+    ),
+    "33010000005678": _record(
+        "共青团员", "2019年6月毕业于浙江工业大学软件工程专业，大学本科，工学学士",
+        (WorkPeriod(start="20190701", end="20230414", unit="杭州钱塘网络科技有限公司", position="测试工程师"),
+         WorkPeriod(start="20230415", end=None, unit="杭州云栖科技有限公司", position="测试主管")),
+        Relative(relation="52", name="周丽"),
+    ),
+    "33010000006789": _record(
+        "中共预备党员", "2021年6月毕业于杭州电子科技大学通信工程专业，大学本科，工学学士",
+        (WorkPeriod(start="20240301", end=None, unit="杭州云栖科技有限公司", position="通信工程师"),),
+        Relative(relation="51", name="周永康"),
+    ),
+    "52010000000912": _record(
+        "中共党员", "2016年7月毕业于贵州师范大学数学与应用数学专业，大学本科，理学学士",
+        (WorkPeriod(start="20160801", end="20180831", unit="贵阳花溪第二中学", position="数学教师"),),
+        Relative(relation="10", name="杨柳"),
+    ),
+    "52010000001024": _record(
+        "群众", "2015年7月毕业于贵州财经大学会计学专业，大学本科，管理学学士",
+        (WorkPeriod(start="20150801", end="20210228", unit="贵阳南明会计师事务所", position="审计助理"),),
+        Relative(relation="52", name="吴红梅"),
+    ),
+}
+
+
+def archive_record(archive_no: str) -> ArchiveRecord | None:
+    return ARCHIVE_RECORDS.get(archive_no)

@@ -71,13 +71,14 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
 
 
 def canonical(data: ApplicationIn) -> dict[str, Any]:
-    """The body as stored and hashed: every field, except ``materials`` when empty and ``transfer`` when null
-    (so a certificate application hashes as it did before those fields existed)."""
+    """The body as stored and hashed: every field, except ``materials`` when empty and the optional objects when
+    null (so an application hashes as it did before those fields existed)."""
     body: dict[str, Any] = msgspec.to_builtins(data)
     if not body.get("materials"):
         body.pop("materials", None)
-    if body.get("transfer") is None:
-        body.pop("transfer", None)
+    for optional in ("transfer", "post_address", "relative", "review", "applied_by_unit"):
+        if body.get(optional) is None:
+            body.pop(optional, None)
     return body
 
 

@@ -6,7 +6,8 @@ actions valid in the current status are shown. Texts a browser test can rely on 
 form's inputs, each ``<label>`` text with its ``name=``):
 
 Each application row (``<tr>`` whose first cell is the 申请编号):
-  certificate  「受理」 · 「办结」 · 「不予办理」 with 「不予办理原因」 (name=reason)
+  certificate  「受理」 · 「办结」 · 「不予办理」 with 「不予办理原因」 (name=reason);
+               once 已办结: 「撤销证明」 with 「撤销原因」 (name=reason)
   transfer, 拟接收机构
                「受理」 (submitted)
                「出具调档函」 with 「调档函编号」 (name=letter_no, optional: numbered DDH<year><6 digits> when empty)
@@ -63,6 +64,8 @@ from sandbox.provincial.schemas import (
     INITIATOR_NAMES,
     KIND_NAMES,
     MATERIAL_NAMES,
+    RELATION_NAMES,
+    REVIEW_PURPOSE_NAMES,
     AutoAdvanceIn,
     Faults,
     UnitIn,
@@ -117,6 +120,7 @@ BUTTONS: Final = {
     "receive": "已收到",
     "return": "退档",
     "confirm_return": "退档确认",
+    "revoke": "撤销证明",
 }
 _TRANSFER_BUTTONS: Final = {**BUTTONS, "complete": "入库办结"}
 ID_TYPE_NAMES: Final = {"01": "居民身份证"}
@@ -245,6 +249,8 @@ def _actions(record: Record) -> str:
             forms.append(_simple(base, record, "complete"))
         if status in ("submitted", "accepted"):
             forms.append(_with_reason(base, record, "refuse", "不予办理原因"))
+        if status == "completed":
+            forms.append(_with_reason(base, record, "revoke", "撤销原因"))
         if not forms:
             return '<span class="muted">—</span>'
         return _group(f"存档机构（{current}）", forms)
@@ -305,10 +311,29 @@ def _details(record: Record) -> str:
         initiator = str(transfer.get("initiated_by", ""))
         lines.append(f"发起方：{escape(INITIATOR_NAMES.get(initiator, initiator))}")
         return "<br>".join(lines)
-    lines = [f"用途：{escape(str(body.get('purpose', '')))}"]
+    lines = [f"用途：{escape(str(body.get('purpose', '')))}"] if body.get("purpose") else []
     delivery = str(body.get("delivery", ""))
     if delivery:
         lines.append(f"领取方式：{escape(DELIVERY_NAMES.get(delivery, delivery))}")
+    post = body.get("post_address")
+    if isinstance(post, dict):
+        lines.append(f"邮寄至：{escape(str(post.get('address', '')))}（{escape(str(post.get('recipient', '')))}，"
+                     f"邮编 {escape(str(post.get('postcode', '')))}）")
+    relative = body.get("relative")
+    if isinstance(relative, dict):
+        relation = RELATION_NAMES.get(str(relative.get("relation")), "")
+        lines.append(f"证明的亲属：{escape(relation)} {escape(str(relative.get('name', '')))}")
+    review = body.get("review")
+    if isinstance(review, dict):
+        unit = review.get("unit") or {}
+        purpose = REVIEW_PURPOSE_NAMES.get(str(review.get("purpose")), "")
+        lines.append(f"政审用途：{escape(purpose)}")
+        lines.append(f"政审单位：{escape(str(unit.get('name', '')))}（{escape(str(unit.get('uscc', '')))}），"
+                     f"联系人 {escape(str(review.get('contact_name', '')))} "
+                     f"{escape(str(review.get('contact_phone', '')))}")
+    by_unit = body.get("applied_by_unit")
+    if isinstance(by_unit, dict):
+        lines.append(f"单位代办：{escape(str(by_unit.get('name', '')))}")
     return "<br>".join(lines)
 
 
@@ -335,7 +360,7 @@ def _files(record: Record, files: list[FileRecord]) -> str:
 
 def _change_line(record: Record, change: Change) -> str:
     who = ACTOR_NAMES.get(change.actor, change.actor)
-    if record.kind == "archive_certificate" and change.actor == "current_agency":
+    if record.kind != "archive_transfer" and change.actor == "current_agency":
         who = "存档机构"
     if change.agency_code:
         who += f" {_agency_name(change.agency_code)}"

@@ -22,8 +22,16 @@ Status = Literal[
     "returned",
     "return_confirmed",
     "withdrawn",
+    "revoked",
 ]
-Kind = Literal["archive_certificate", "archive_transfer"]
+Kind = Literal[
+    "archive_certificate", "experience_certificate", "kinship_certificate", "no_criminal_record", "political_review",
+    "archive_transfer",
+]
+CERTIFICATE_KINDS: Final = frozenset({
+    "archive_certificate", "experience_certificate", "kinship_certificate", "no_criminal_record", "political_review",
+})
+ReviewPurpose = Literal["party", "military", "employment", "abroad"]
 Origin = Literal["portal", "window"]
 Actor = Literal["receiving_agency", "current_agency", "applicant"]
 Delivery = Literal["electronic", "pickup", "post"]
@@ -48,8 +56,16 @@ STATUS_NAMES: Final = {
     "returned": "档案已退档",
     "return_confirmed": "退档已确认",
     "withdrawn": "已撤回",
+    "revoked": "证明已撤销",
 }
-KIND_NAMES: Final = {"archive_certificate": "存档证明", "archive_transfer": "档案转递"}
+KIND_NAMES: Final = {
+    "archive_certificate": "存档证明", "experience_certificate": "经历证明", "kinship_certificate": "亲属关系证明",
+    "no_criminal_record": "无犯罪记录证明", "political_review": "政审材料", "archive_transfer": "档案转递",
+}
+REVIEW_PURPOSE_NAMES: Final = {"party": "入党", "military": "参军", "employment": "录(聘)用", "abroad": "出国(境)"}
+# GB/T 4761-2008 家庭关系代码: the relations a 亲属关系证明 can state
+RELATION_NAMES: Final = {"10": "配偶", "20": "子", "30": "女", "51": "父亲", "52": "母亲", "71": "兄", "73": "弟",
+                         "75": "姐姐", "77": "妹妹"}
 DELIVERY_NAMES: Final = {"electronic": "电子证明", "pickup": "窗口领取纸质证明", "post": "邮寄纸质证明"}
 MATERIAL_NAMES: Final = {"unit_letter": "单位介绍信", "review_letter": "政审函"}
 INITIATOR_NAMES: Final = {"person": "本人", "unit": "单位", "window": "接收机构窗口"}
@@ -92,6 +108,36 @@ class UnitIn(Struct, forbid_unknown_fields=True):
     uscc: Annotated[str, Meta(description="统一社会信用代码 AAB998: 18 characters, valid GB 32100 check character")]
 
 
+class RelativeIn(Struct, forbid_unknown_fields=True):
+    """The relative a 亲属关系证明 names."""
+
+    relation: Annotated[
+        str, Meta(description="家庭关系 GB/T 4761-2008: 10 配偶, 20 子, 30 女, 51 父亲, 52 母亲, 71/73/75/77")
+    ]
+    name: Annotated[str, Meta(description="the relative's name, at most 150 characters")]
+
+
+class ReviewIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """政审: what for, and the reviewing unit the 政审回复函 is addressed to."""
+
+    purpose: Annotated[
+        ReviewPurpose, Meta(description="party 入党 | military 参军 | employment 录(聘)用 | abroad 出国(境)")
+    ]
+    unit: UnitIn
+    contact_name: Annotated[str, Meta(description="the reviewing unit's contact person, at most 50 characters")]
+    contact_phone: Annotated[str, Meta(description="the contact's phone: a mobile or a landline with area code")]
+
+
+class PostAddressIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where a paper certificate is posted (at the applicant's cost)."""
+
+    recipient: Annotated[str, Meta(description="收件人, at most 50 characters")]
+    phone: Annotated[str, Meta(description="11-digit mobile")]
+    region_code: Annotated[str, Meta(description="行政区划代码 GB/T 2260, 6 digits")]
+    address: Annotated[str, Meta(description="详细地址, at most 200 characters")]
+    postcode: Annotated[str, Meta(description="邮政编码, 6 digits")]
+
+
 class TransferIn(Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the archive goes (档案转递)."""
 
@@ -127,6 +173,14 @@ class ApplicationIn(Struct, forbid_unknown_fields=True, kw_only=True):
     )
     transfer: Annotated[
         TransferIn | None, Meta(description="required when kind is archive_transfer, forbidden otherwise")
+    ] = None
+    post_address: Annotated[PostAddressIn | None, Meta(description="required when delivery is post")] = None
+    relative: Annotated[
+        RelativeIn | None, Meta(description="required for kinship_certificate, forbidden otherwise")
+    ] = None
+    review: Annotated[ReviewIn | None, Meta(description="required for political_review, forbidden otherwise")] = None
+    applied_by_unit: Annotated[
+        UnitIn | None, Meta(description="the unit holding the archive in collective storage, when its HR applied")
     ] = None
 
 
@@ -247,6 +301,9 @@ class CertificateResult(Struct):
     nature_name: str
     stored_since: str
     agency: Agency
+    facts: Annotated[dict[str, Any], Meta(description="what the kind states beyond the archive (see the API doc)")] = (
+        msgspec.field(default_factory=dict)
+    )
 
 
 class ArchiveLookup(Struct, forbid_unknown_fields=True):

@@ -14,6 +14,10 @@ import msgspec
 from sandbox.common import now_china
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.schemas import (
+    CERTIFICATE_KINDS,
+    KIND_NAMES,
+    RELATION_NAMES,
+    REVIEW_PURPOSE_NAMES,
     STATUS_NAMES,
     ActionIn,
     Actor,
@@ -57,7 +61,15 @@ from sandbox.provincial.validation import (
     transfer_flow,
 )
 from sandbox.provincial.workdays import add_workdays, china_date, workdays_between
-from sandbox.seed import ARCHIVE_STATUS_NAMES, NATURE_NAMES, Agency, Person, agency_by_code, person_by_id
+from sandbox.seed import (
+    ARCHIVE_STATUS_NAMES,
+    NATURE_NAMES,
+    Agency,
+    Person,
+    agency_by_code,
+    archive_record,
+    person_by_id,
+)
 
 log = logging.getLogger("sandbox.provincial")
 
@@ -74,12 +86,13 @@ ACTION_NAMES: Final = {
     "return": "退档",
     "confirm_return": "退档确认",
     "withdraw": "撤回",
+    "revoke": "撤销证明",
 }
 _TRANSFER_ACTION_NAMES: Final = {**ACTION_NAMES, "complete": "入库办结"}
 
 # the normal path, one step at a time (auto-advance): kind -> status -> action
 NORMAL_PATH: Final[dict[str, dict[str, Action]]] = {
-    "archive_certificate": {"submitted": "accept", "accepted": "complete"},
+    **{kind: {"submitted": "accept", "accepted": "complete"} for kind in CERTIFICATE_KINDS},
     "archive_transfer": {
         "submitted": "accept",
         "accepted": "issue_letter",
@@ -106,7 +119,8 @@ TIME_LIMITS: Final[dict[tuple[str, str], TimeLimit]] = {
         "dispatch", "current_agency", 10, "转出档案或答复无法转出", "调档函发出"
     ),
     ("archive_transfer", "received"): TimeLimit("filing", "receiving_agency", 5, "将档案入库或退档", "收到档案"),
-    ("archive_certificate", "accepted"): TimeLimit("result", "current_agency", 3, "办结或答复不予办理", "受理"),
+    **{(kind, "accepted"): TimeLimit("result", "current_agency", 3, "办结或答复不予办理", "受理")
+       for kind in CERTIFICATE_KINDS},
 }
 
 
@@ -218,13 +232,45 @@ def _result_snapshot(record: Record) -> dict[str, Any]:
         "nature_name": archive.nature_name,
         "stored_since": archive.stored_since,
         "agency": msgspec.to_builtins(archive.agency),
+        "facts": _facts(record, archive.archive_no),
+    }
+
+
+def _facts(record: Record, archive_no: str) -> dict[str, Any]:
+    """What the kind states from the archive's content; a fact the archive does not bear out cannot be
+    certified (409: the clerk answers 不予办理 instead)."""
+    content = archive_record(archive_no)
+    if record.kind == "archive_certificate":
+        return {}
+    if content is None:
+        raise ApiError(409, "invalid_transition", "档案中没有可供出具该证明的记载，请答复不予办理")
+    periods = [msgspec.to_builtins(p) for p in content.periods]
+    if record.kind == "experience_certificate":
+        return {"periods": periods}
+    if record.kind == "kinship_certificate":
+        wanted = record.body.get("relative") or {}
+        if not any(r.relation == wanted.get("relation") and r.name == wanted.get("name") for r in content.family):
+            raise ApiError(409, "invalid_transition", "档案中没有该亲属关系的记载，无法出具，请答复不予办理")
+        return {"relation": wanted["relation"], "relation_name": RELATION_NAMES[wanted["relation"]],
+                "relative_name": wanted["name"]}
+    if record.kind == "no_criminal_record":
+        if content.criminal_record:
+            raise ApiError(409, "invalid_transition",
+                           "档案中有受到刑事处罚的记载，不能出具无犯罪记录证明，请答复不予办理")
+        return {"criminal_record": False}
+    review = record.body.get("review") or {}
+    return {
+        "review_unit": review.get("unit"), "purpose": review.get("purpose"),
+        "purpose_name": REVIEW_PURPOSE_NAMES.get(review.get("purpose", ""), ""),
+        "political_status": content.political_status, "education": content.education, "periods": periods,
+        "rewards_and_punishments": content.rewards_and_punishments,
     }
 
 
 def _invalid_transition(record: Record, action: str) -> ApiError:
     current = status_name(record.kind, record.status)
     if action not in steps_for(record.kind):
-        kind = "档案转递" if record.kind == "archive_transfer" else "存档证明"
+        kind = KIND_NAMES.get(record.kind, record.kind)
         message = f"{kind}没有「{action_name(record.kind, action)}」这一步（申请当前为「{current}」）"
     else:
         message = f"申请当前为「{current}」，不能{action_name(record.kind, action)}"
@@ -257,7 +303,7 @@ def act(
     number = check_letter_no(letter_no) if action == "issue_letter" else None
     occurred = check_occurred_at(occurred_at)
     # only a certificate has a result document; a transfer is simply 办结 (filed)
-    result = _result_snapshot(current) if action == "complete" and current.kind == "archive_certificate" else None
+    result = _result_snapshot(current) if action == "complete" and current.kind in CERTIFICATE_KINDS else None
     step_action: Action = action  # type: ignore[assignment]
     try:
         return store.transition(
@@ -431,7 +477,7 @@ def reminders(store: Store, today: dt.date) -> list[Reminder]:
 
 
 def certificate_result(record: Record) -> CertificateResult:
-    if record.kind != "archive_certificate":
+    if record.kind not in CERTIFICATE_KINDS:
         raise ApiError(409, "no_result", "档案转递没有证明结果，办结即表示档案已入库")
     if record.status != "completed" or record.result is None or not record.certificate_no:
         current = STATUS_NAMES.get(record.status, record.status)
@@ -449,6 +495,7 @@ def certificate_result(record: Record) -> CertificateResult:
         nature_name=snapshot["nature_name"],
         stored_since=snapshot["stored_since"],
         agency=msgspec.convert(snapshot["agency"], Agency),
+        facts=snapshot.get("facts") or {},
     )
 
 

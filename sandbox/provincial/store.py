@@ -113,6 +113,7 @@ Action = Literal[
     "return",
     "confirm_return",
     "withdraw",
+    "revoke",
 ]
 Actor = Literal["receiving_agency", "current_agency", "applicant"]
 
@@ -125,13 +126,20 @@ class Step:
 
 
 # kind -> action -> the step (docs/provincial-api.md, "Transfers")
+_CERTIFICATE_STEPS: dict[str, Step] = {
+    "accept": Step(("submitted",), "accepted", "current_agency"),
+    "complete": Step(("accepted",), "completed", "current_agency"),
+    "refuse": Step(("submitted", "accepted"), "refused", "current_agency"),
+    "withdraw": Step(("submitted",), "withdrawn", "applicant"),
+    "revoke": Step(("completed",), "revoked", "current_agency"),
+}
+# the certificate number's prefix per kind (the sandbox's own numbering)
+CERTIFICATE_PREFIXES: dict[str, str] = {
+    "archive_certificate": "CDZM", "experience_certificate": "JLZM", "kinship_certificate": "QSZM",
+    "no_criminal_record": "WFZM", "political_review": "ZSHH",
+}
 STEPS: dict[str, dict[str, Step]] = {
-    "archive_certificate": {
-        "accept": Step(("submitted",), "accepted", "current_agency"),
-        "complete": Step(("accepted",), "completed", "current_agency"),
-        "refuse": Step(("submitted", "accepted"), "refused", "current_agency"),
-        "withdraw": Step(("submitted",), "withdrawn", "applicant"),
-    },
+    **{kind: _CERTIFICATE_STEPS for kind in CERTIFICATE_PREFIXES},
     "archive_transfer": {
         "accept": Step(("submitted",), "accepted", "receiving_agency"),
         "issue_letter": Step(("accepted",), "letter_issued", "receiving_agency"),
@@ -148,7 +156,7 @@ STEPS: dict[str, dict[str, Step]] = {
 ACTIONS: frozenset[str] = frozenset(a for steps in STEPS.values() for a in steps)
 # where nothing more can happen
 FINAL_STATUSES: frozenset[str] = frozenset(
-    {"completed", "refused", "cannot_receive", "cannot_send", "return_confirmed", "withdrawn"}
+    {"completed", "refused", "cannot_receive", "cannot_send", "return_confirmed", "withdrawn", "revoked"}
 )
 
 
@@ -439,8 +447,8 @@ class Store:
             if previous is not None and moment < dt.datetime.fromisoformat(previous):
                 raise TooEarlyError(previous)
             certificate_no = issued_on = None
-            if action == "complete" and row["kind"] == "archive_certificate":
-                prefix = f"CDZM{moment:%Y}"
+            if action == "complete" and row["kind"] in CERTIFICATE_PREFIXES:
+                prefix = f"{CERTIFICATE_PREFIXES[row['kind']]}{moment:%Y}"
                 count = conn.execute(
                     "SELECT COUNT(*) FROM applications WHERE certificate_no LIKE ?", (prefix + "%",)
                 ).fetchone()[0]

@@ -13,9 +13,12 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, 
 from sandbox.common import region_name
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.schemas import (
+    CERTIFICATE_KINDS,
     DISPATCH_METHOD_NAMES,
     FLOW_NAMES,
+    KIND_NAMES,
     MATERIAL_NAMES,
+    RELATION_NAMES,
     ApplicationIn,
     TransferIn,
     WindowTransferIn,
@@ -60,6 +63,7 @@ REASON_NAMES: Final = {
     "cannot_receive": "无法接收原因",
     "cannot_send": "无法转出原因",
     "return": "退档原因",
+    "revoke": "撤销原因",
 }
 
 
@@ -135,17 +139,59 @@ def _check_fields(app: ApplicationIn) -> None:
     purpose = app.purpose or ""
     if len(purpose) > 200:
         raise invalid("purpose", "用途不能超过 200 个字")
-    if app.kind == "archive_certificate":
-        if not purpose.strip():
+    if app.kind in CERTIFICATE_KINDS:
+        if not purpose.strip() and app.kind != "political_review":
             raise invalid("purpose", "请填写用途，且不能超过 200 个字")
         if app.delivery is None:
             raise invalid("delivery", "请选择证明的领取方式")
+    _check_certificate_fields(app)
     try:
         submitted = dt.datetime.fromisoformat(app.submitted_at)
     except ValueError as exc:
         raise invalid("submitted_at", "提交时间应为 ISO 8601 格式") from exc
     if submitted.tzinfo is None:
         raise invalid("submitted_at", "提交时间须带时区偏移，如 +08:00")
+
+
+def _check_certificate_fields(app: ApplicationIn) -> None:
+    """The objects only some kinds carry: the post address, the relative, the review, the applying unit."""
+    if app.delivery == "post":
+        if app.post_address is None:
+            raise invalid("post_address", "邮寄纸质证明须填写邮寄地址")
+        post = app.post_address
+        if not post.recipient.strip() or len(post.recipient) > 50:
+            raise invalid("post_address.recipient", "收件人不能为空，且不能超过 50 个字")
+        if not _MOBILE.fullmatch(post.phone):
+            raise invalid("post_address.phone", "收件人电话应为 11 位数字的手机号")
+        if not re.fullmatch(r"[0-9]{6}", post.region_code) or region_name(post.region_code) is None:
+            raise invalid("post_address.region_code", "所在地区不是有效的行政区划代码")
+        if not post.address.strip() or len(post.address) > 200:
+            raise invalid("post_address.address", "详细地址不能为空，且不能超过 200 个字")
+        if not re.fullmatch(r"[0-9]{6}", post.postcode):
+            raise invalid("post_address.postcode", "邮政编码应为 6 位数字")
+    elif app.post_address is not None:
+        raise invalid("post_address", "只有邮寄纸质证明才填写邮寄地址")
+    if (app.kind == "kinship_certificate") != (app.relative is not None):
+        raise invalid("relative", "亲属关系证明须填写亲属，其他申请不填")
+    if app.relative is not None:
+        if app.relative.relation not in RELATION_NAMES:
+            raise invalid("relative.relation", "亲属关系不在 GB/T 4761 家庭关系代码中")
+        if not app.relative.name.strip() or len(app.relative.name) > 150:
+            raise invalid("relative.name", "亲属姓名不能为空，且不能超过 150 个字")
+    if (app.kind == "political_review") != (app.review is not None):
+        raise invalid("review", "政审材料须填写政审单位，其他申请不填")
+    if app.review is not None:
+        if not app.review.unit.name.strip() or len(app.review.unit.name) > 300:
+            raise invalid("review.unit.name", "政审单位名称不能为空，且不能超过 300 个字")
+        check_uscc(app.review.unit.uscc, "review.unit.uscc")
+        if not app.review.contact_name.strip() or len(app.review.contact_name) > 50:
+            raise invalid("review.contact_name", "联系人不能为空，且不能超过 50 个字")
+        if not re.fullmatch(r"1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}", app.review.contact_phone):
+            raise invalid("review.contact_phone", "联系电话应为手机号或带区号的固定电话")
+    if app.applied_by_unit is not None:
+        if app.kind not in CERTIFICATE_KINDS:
+            raise invalid("applied_by_unit", "单位代办只适用于证明和政审材料")
+        check_uscc(app.applied_by_unit.uscc, "applied_by_unit.uscc")
 
 
 def transfer_flow(from_region: str, to_region: str) -> str:
@@ -233,19 +279,27 @@ def letters_needed(app: ApplicationIn, archive: SeedArchive) -> list[str]:
     return list(units.values())
 
 
+def _service_name(kind: str) -> str:
+    return "档案转递" if kind == "archive_transfer" else f"出具{KIND_NAMES.get(kind, '证明')}"
+
+
 def _check_materials_complete(app: ApplicationIn, archive: SeedArchive) -> None:
-    """What SPEC §5 asks for, told all at once (一次性告知)."""
+    """What SPEC §5 asks for, told all at once (一次性告知): the letters, and the 政审函 for a political review."""
     needed = letters_needed(app, archive)
     have = sum(1 for ref in app.materials if ref.material == "unit_letter")
-    if have >= len(needed):
+    missing: list[str] = []
+    if have < len(needed):
+        if len(needed) == 1:
+            wanted = f"{needed[0]}出具的单位介绍信"
+        else:
+            wanted = f"{len(needed)} 份单位介绍信：{'、'.join(needed)}各一份"
+        missing.append(f"{wanted}（已提交 {have} 份）")
+    if app.kind == "political_review" and not any(ref.material == "review_letter" for ref in app.materials):
+        missing.append("政审单位出具的政审函")
+    if not missing:
         return
-    service = "档案转递" if app.kind == "archive_transfer" else "出具存档证明"
-    reason = "存档性质为单位委托，" if app.kind == "archive_certificate" else ""
-    if len(needed) == 1:
-        wanted = f"{needed[0]}出具的单位介绍信"
-    else:
-        wanted = f"{len(needed)} 份单位介绍信：{'、'.join(needed)}各一份"
-    raise invalid("materials", f"{reason}{service}需要{wanted}，已提交 {have} 份，请补齐后再提交")
+    reason = "存档性质为单位委托，" if app.kind in CERTIFICATE_KINDS and needed else ""
+    raise invalid("materials", f"{reason}{_service_name(app.kind)}需要{'，以及'.join(missing)}，请补齐后再提交")
 
 
 def validate_application(app: ApplicationIn, files: list[FileRecord]) -> tuple[Person, SeedArchive]:
@@ -255,8 +309,7 @@ def validate_application(app: ApplicationIn, files: list[FileRecord]) -> tuple[P
     _check_material_refs(app, {f.file_id: f for f in files})
     person = person_by_id(app.applicant.id_type, app.applicant.id_number)
     if person is None or person.archive is None:
-        service = "办理档案转递" if app.kind == "archive_transfer" else "出具存档证明"
-        raise invalid("archive_no", f"该证件号码名下没有存档信息，无法{service}")
+        raise invalid("archive_no", f"该证件号码名下没有存档信息，无法{_service_name(app.kind)}")
     archive = person.archive
     if app.archive_no != archive.archive_no:
         raise invalid("archive_no", "存档编号与本人的存档信息不一致")
@@ -266,6 +319,9 @@ def validate_application(app: ApplicationIn, files: list[FileRecord]) -> tuple[P
         raise invalid("agency_code", "机构编号不是本人现存档机构的编号")
     if transfer is not None and transfer.target_agency_code == archive.agency_code:
         raise invalid("transfer.target_agency_code", "转入机构与现存档机构相同，无需转递")
+    if app.applied_by_unit is not None and (archive.nature != "1" or archive.unit is None
+                                            or archive.unit.uscc != app.applied_by_unit.uscc):
+        raise invalid("applied_by_unit", "该员工的档案不是由本单位委托存档，单位不能代为申请")
     _check_materials_complete(app, archive)
     return person, archive
 

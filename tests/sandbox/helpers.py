@@ -82,6 +82,7 @@ PERSONS: dict[str, dict[str, str]] = {
     "wangfang": {"name": "王芳", "id_number": "32010219921120004X", "phone": "13813845678"},
     "chenchen": {"name": "陈晨", "id_number": "330108199706150822", "phone": "13758120622"},
     "sunhao": {"name": "孙浩", "id_number": "52010319940922071X", "phone": "18685123071"},
+    "zhaolei": {"name": "赵磊", "id_number": "520102199607040051", "phone": "15885123456"},
 }
 ARCHIVES: dict[str, tuple[str, str]] = {  # username -> (archive_no, agency_code)
     "zhangwei": ("11010500001234", "11010501"),
@@ -89,6 +90,7 @@ ARCHIVES: dict[str, tuple[str, str]] = {  # username -> (archive_no, agency_code
     "wangfang": ("32010200000568", "32010201"),
     "chenchen": ("33010000005678", "33010001"),
     "sunhao": ("52010000000912", "52010001"),
+    "zhaolei": ("52010000000789", "52010001"),
 }
 YUNQI = {"name": "杭州云栖科技有限公司", "uscc": "91330106MA27QK3B27"}
 JINLING = {"name": "南京金陵软件有限公司", "uscc": "91320102MA1MBP6W7H"}

@@ -158,9 +158,13 @@ def test_person_without_archive_cannot_apply(api: httpx.Client) -> None:
     assert response.status_code == 422 and response.json()["field"] == "archive_no"
 
 
+POST_ADDRESS = {"recipient": "王芳", "phone": "13813845678", "region_code": "320102",
+                "address": "江苏省南京市玄武区北京东路 41 号", "postcode": "210008"}
+
+
 @pytest.mark.parametrize("username", ["wangfang", "sunhao"])
 def test_other_persons_can_apply(api: httpx.Client, username: str) -> None:
-    body = certificate_body(username, delivery="post")
+    body = certificate_body(username, delivery="post", post_address=POST_ADDRESS)
     assert submit(api, body).status_code == 201
 
 

@@ -67,7 +67,8 @@ def test_console_actions(api: httpx.Client) -> None:
         completed = browser.post(f"/console/applications/{application_id}/complete")
         assert completed.status_code == 303 and _status(api, application_id) == "completed"
         row = _row(browser.get("/").text, app["reference_no"])
-        assert "已办结" in row and "证明编号 CDZM" in row and "<form" not in row
+        assert "已办结" in row and "证明编号 CDZM" in row
+        assert re.findall(r"<button[^>]*>([^<]+)</button>", row) == ["撤销证明"]  # the only step left
 
 
 def test_console_refuse_with_reason(api: httpx.Client) -> None:
