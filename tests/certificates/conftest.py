@@ -1,5 +1,8 @@
 """Shared fixtures for the e-certificate tests: a dev PKI, token keys, one rendered and signed PDF.
 
+``unsigned_pdf`` is the page as render_certificate makes it, without the QR code; ``signed_pdf`` is
+that page with the QR code of ``verify_url`` added (add_qr), then signed.
+
 These tests drive real tools: poppler-utils (pdftoppm, pdfsig, pdffonts), libnss3-tools (certutil)
 and a TrueType CJK font (fonts-wqy-microhei). They fail, rather than skip, when one is missing, so
 that a machine without them cannot pass silently.
@@ -9,11 +12,11 @@ from __future__ import annotations
 
 import pytest
 
-from bff.domain.certificates.render import CertificateContent, render_certificate
+from bff.domain.certificates.render import CertificateContent, add_qr, render_certificate
 from bff.domain.certificates.signing import PdfSigner
 from bff.domain.verification.tokens import TokenKeys
 from sandbox.pki import DevPki, ensure_dev_pki
-from tests.certificates.helpers import make_content, tool
+from tests.certificates.helpers import VERIFY_URL, make_content, tool
 from tests.support.pdf import nss_db as make_nss_db
 
 
@@ -29,15 +32,15 @@ def token_keys(tmp_path_factory: pytest.TempPathFactory) -> TokenKeys:
 
 
 @pytest.fixture(scope="session")
-def verify_url(token_keys: TokenKeys) -> str:
-    """A realistic QR payload: the public address plus a real ES256 token (~330 characters)."""
-    token = token_keys.issue({"cid": "VBUMMB7UQYICZDHX3SEDR773", "knd": "archive_certificate", "iat": 1794998400})
-    return f"https://dangan.example.gov.cn/v/{token}"
+def verify_url() -> str:
+    """The QR payload: the public address in upper case plus a 196-character base32 token (a fixed
+    stand-in until the token module issues them)."""
+    return VERIFY_URL
 
 
 @pytest.fixture(scope="session")
-def content(verify_url: str) -> CertificateContent:
-    return make_content(verify_url)
+def content() -> CertificateContent:
+    return make_content("archive_certificate")
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +54,14 @@ def signer(pki: DevPki) -> PdfSigner:
 
 
 @pytest.fixture(scope="session")
-def signed_pdf(signer: PdfSigner, unsigned_pdf: bytes) -> bytes:
-    return signer.sign(unsigned_pdf)
+def qr_pdf(unsigned_pdf: bytes, verify_url: str) -> bytes:
+    """The unsigned page with its QR code: what the issuing service signs."""
+    return add_qr(unsigned_pdf, verify_url)
+
+
+@pytest.fixture(scope="session")
+def signed_pdf(signer: PdfSigner, qr_pdf: bytes) -> bytes:
+    return signer.sign(qr_pdf)
 
 
 @pytest.fixture(scope="session")
