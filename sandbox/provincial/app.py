@@ -19,6 +19,7 @@ from sandbox.provincial.messages import messages_router
 from sandbox.provincial.sandbox_routes import healthz, sandbox_router
 from sandbox.provincial.settings import SERVICE_AUDIENCE, ProvincialSettings
 from sandbox.provincial.store import Store
+from sandbox.tsa import pki_routes
 
 
 def create_app(settings: ProvincialSettings | None = None, *, fetch: FetchJson = fetch_json) -> Litestar:
@@ -29,7 +30,8 @@ def create_app(settings: ProvincialSettings | None = None, *, fetch: FetchJson =
     auto_advance = AutoAdvance(settings.auto_advance_seconds)
     verifier = ServiceTokenVerifier(settings.sso_issuer, SERVICE_AUDIENCE, fetch)
     return Litestar(
-        route_handlers=[api_router, sandbox_router, console_router, console, healthz, messages_router],
+        # pki_routes: POST /tsa (RFC 3161), GET /pki/ca.pem and /pki/ca.crl; no service token, like the console
+        route_handlers=[api_router, sandbox_router, console_router, console, healthz, messages_router, pki_routes()],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
             "faults": Provide(lambda: faults, sync_to_thread=False),

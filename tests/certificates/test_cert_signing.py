@@ -18,6 +18,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from bff.domain.certificates.signing import SIGNATURE_REASON, PdfSigner, SigningError
+from bff.settings import SigningSettings
 from sandbox.pki import DevPki, ensure_dev_pki
 from tests.certificates.helpers import write
 from tests.support.pdf import pdfsig
@@ -138,3 +139,23 @@ def test_missing_files_are_reported(tmp_path: Path, pki: DevPki) -> None:
         PdfSigner(tmp_path / "nope.pem", pki.signing_cert)
     with pytest.raises(SigningError):
         PdfSigner(pki.signing_key, pki.signing_cert, [tmp_path / "nope.pem"])
+
+
+def test_from_settings_reads_the_pem_files(pki: DevPki, unsigned_pdf: bytes, tmp_path: Path) -> None:
+    settings = SigningSettings(key_path=pki.signing_key, cert_path=pki.signing_cert, chain_paths=(pki.ca_cert,),
+                               token_keys_dir=tmp_path)
+    made = PdfSigner.from_settings(settings)
+    assert made.info.key_source == "file" and not made.timestamped
+    assert validate(made.sign(unsigned_pdf), pki).bottom_line
+    made.close()  # nothing to release for files: still signs
+    assert validate(made.sign(unsigned_pdf), pki).bottom_line
+
+
+def test_settings_default_to_the_dev_pki_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PKI_DIR", "SIGNING_KEY_PATH", "SIGNING_CERT_PATH", "SIGNING_CHAIN_PATHS", "SIGNING_TSA_URL",
+                 "SIGNING_PKCS11_MODULE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = SigningSettings.from_env(tmp_path)
+    assert settings.key_path == tmp_path / "pki" / "signing-key.pem"
+    assert settings.chain_paths == (tmp_path / "pki" / "ca.pem",)
+    assert settings.tsa_url is None and settings.pkcs11_module is None
