@@ -41,11 +41,13 @@ from bff.domain.notifications.senders import HttpSmsSender, PushSender, VapidKey
 from bff.domain.uploads import DocumentController
 from bff.domain.uploads.services import purge_forever
 from bff.domain.verification.controllers import VerificationController
+from bff.domain.verification.services import VerifyTrust
 from bff.domain.verification.tokens import TokenKeys
 from bff.lib.deps import provide_db
 from bff.lib.errors import exception_handlers
 from bff.lib.files import file_store
 from bff.lib.logging import configure_logging, request_id_middleware
+from bff.lib.ratelimit import RateLimiter
 from bff.lib.security import security_middleware_factory
 from bff.lib.web import spa_handler
 from bff.lib.workdays import WorkingCalendar
@@ -90,7 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "provincial": provincial, "token_keys": token_keys, "files": files, "issuer": issuer,
         "relay_wakeup": asyncio.Event(),
         "push_sender": push_sender, "notify_wakeup": asyncio.Event(),
-        "calendar": WorkingCalendar(settings.calendar.holidays_file),
+        "calendar": WorkingCalendar(settings.calendar.holidays_file), "rate_limiter": RateLimiter(redis),
+        "verify_trust": VerifyTrust.load(settings.signing),
     })
 
     @contextlib.asynccontextmanager

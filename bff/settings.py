@@ -142,22 +142,46 @@ class ProvincialSettings:
 
 @dataclass(frozen=True)
 class SigningSettings:
-    """Keys for e-certificates: the PAdES signing key and certificate, and the QR token keys."""
+    """Keys for e-certificates: the PAdES signing key and certificate, and the QR token keys.
+
+    The key is a PEM file (``SIGNING_KEY_PATH``) unless ``SIGNING_PKCS11_MODULE`` names a PKCS#11 module
+    (e.g. an HSM's ``.so``): then it is the private key labelled ``SIGNING_PKCS11_KEY_LABEL`` on the token
+    labelled ``SIGNING_PKCS11_TOKEN_LABEL``, logged in with ``SIGNING_PKCS11_PIN`` or the first line of
+    ``SIGNING_PKCS11_PIN_FILE``; the certificate is the one with the same label on the token, else
+    ``SIGNING_CERT_PATH``. ``SIGNING_TSA_URL`` (an RFC 3161 time-stamping service) makes signatures
+    PAdES B-T; empty means B-B. An uploaded PDF is trusted when it chains to ``SIGNING_CHAIN_PATHS`` and its
+    signer is not in ``SIGNING_CRL_PATHS`` (default ``PKI_DIR/ca.crl``; read at each check).
+    """
 
     key_path: Path
     cert_path: Path
     chain_paths: tuple[Path, ...]
     token_keys_dir: Path
+    tsa_url: str | None = None
+    pkcs11_module: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    pkcs11_pin_file: Path | None = None
+    crl_paths: tuple[Path, ...] = ()  # the CAs' revocation lists, for checking uploaded PDFs
 
     @classmethod
     def from_env(cls, data_dir: Path) -> SigningSettings:
         pki = Path(_env("PKI_DIR", str(data_dir / "pki")))
         chain = _env("SIGNING_CHAIN_PATHS", str(pki / "ca.pem"))
+        pin_file = _env("SIGNING_PKCS11_PIN_FILE", "")
         return cls(
             key_path=Path(_env("SIGNING_KEY_PATH", str(pki / "signing-key.pem"))),
             cert_path=Path(_env("SIGNING_CERT_PATH", str(pki / "signing.pem"))),
             chain_paths=tuple(Path(p) for p in chain.split(os.pathsep) if p),
             token_keys_dir=Path(_env("TOKEN_KEYS_DIR", str(data_dir / "token-keys"))),
+            tsa_url=_env("SIGNING_TSA_URL", "") or None,
+            pkcs11_module=_env("SIGNING_PKCS11_MODULE", "") or None,
+            pkcs11_token_label=_env("SIGNING_PKCS11_TOKEN_LABEL", "") or None,
+            pkcs11_key_label=_env("SIGNING_PKCS11_KEY_LABEL", "") or None,
+            pkcs11_pin=os.environ.get("SIGNING_PKCS11_PIN") or None,
+            pkcs11_pin_file=Path(pin_file) if pin_file else None,
+            crl_paths=tuple(Path(p) for p in _env("SIGNING_CRL_PATHS", str(pki / "ca.crl")).split(os.pathsep) if p),
         )
 
 

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export DATA_DIR="${DATA_DIR:-var}"
 export PKI_DIR="${PKI_DIR:-$DATA_DIR/pki}"
+# e-certificates are PAdES B-T, time-stamped by the sandbox provincial system's TSA (empty it for B-B)
+export SIGNING_TSA_URL="${SIGNING_TSA_URL-http://127.0.0.1:${SANDBOX_PROVINCIAL_PORT:-8200}/tsa}"
 mkdir -p "$DATA_DIR"
 $PY -m sandbox.pki init "$PKI_DIR"
 $PY -m bff migrate

@@ -219,12 +219,13 @@ class SyncCursor(Base):
 
 
 class Certificate(Base):
-    """An issued e-certificate. ``id`` is the random id carried by the QR token (≥ 80 bits)."""
+    """An issued e-certificate. ``id`` is the random id carried by the QR token (80 bits, base32). An application
+    has one, or several after reissues: the older ones are ``superseded_at``."""
 
     __tablename__ = "certificates"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), unique=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
     owner_sub: Mapped[str] = mapped_column(String(128), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     certificate_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -239,6 +240,25 @@ class Certificate(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(300))
+    expires_on: Mapped[str | None] = mapped_column(String(10))
+    status_index: Mapped[int | None] = mapped_column(unique=True)  # its bit in the signed status list
+    salt: Mapped[str | None] = mapped_column(String(32))  # hex; salts the holder hashes in the token, never shown
+    id_hash: Mapped[str | None] = mapped_column(String(16))  # hex of the token's salted ID-number hash
+    superseded_at: Mapped[datetime | None]
+
+
+class ReviewShare(Base):
+    """The share link of a 政审回复函: the person passes the link and the access code to the reviewing unit."""
+
+    __tablename__ = "review_shares"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the link's random part (128 bits)
+    certificate_id: Mapped[str] = mapped_column(ForeignKey("certificates.id"), unique=True)
+    access_code: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    open_count: Mapped[int] = mapped_column(default=0)
 
 
 class Reminder(Base):

@@ -79,3 +79,10 @@ def flow_between(region_a: str, region_b: str) -> str:
     if region_a[:2] == region_b[:2]:
         return "2"
     return "3"
+
+# 家庭关系 — GB/T 4761-2008《家庭关系代码》, the relations a 亲属关系证明 may state (the two-digit codes of the
+# standard; its finer codes such as 11 夫 / 12 妻 or 21 独生子 are folded into their group here).
+GB_T_4761: dict[str, str] = {
+    "10": "配偶", "20": "子", "30": "女", "51": "父亲", "52": "母亲",
+    "71": "兄", "73": "弟", "75": "姐姐", "77": "妹妹",
+}

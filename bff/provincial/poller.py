@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bff.db.models import Application, OutboxMessage, Reminder, StatusEvent, SyncCursor
+from bff.domain.applications.schemas import CERTIFICATE_KINDS
 from bff.domain.applications.services import reference_no
+from bff.domain.certificates import services as certificates
 from bff.domain.notifications.services import queue as queue_notification
 from bff.lib.clock import utcnow
 from bff.lib.holders import holder_key
@@ -33,10 +35,9 @@ from bff.settings import ProvincialSettings
 log = logging.getLogger("bff.poller")
 CURSOR = "provincial-status"
 BATCH = 100
-# certificates: accepted completed refused; transfers (SPEC §3): the rest; withdrawn: either
+# certificates: accepted completed refused revoked; transfers (SPEC §3): the rest; withdrawn: either
 KNOWN = {"accepted", "completed", "refused", "letter_issued", "cannot_receive", "sent", "cannot_send", "received",
-         "returned", "return_confirmed", "withdrawn"}
-ISSUES_CERTIFICATE = {"archive_certificate"}
+         "returned", "return_confirmed", "withdrawn", "revoked"}
 Directory = Callable[[], Awaitable[list[Agency]]]
 
 
@@ -107,7 +108,9 @@ class Poller:
                 app = await self._apply(db, change)
                 if app is None:
                     continue
-                if change.status == "completed" and app.kind in ISSUES_CERTIFICATE:
+                if change.status == "revoked":
+                    await certificates.revoke(db, app, change.reason)
+                if change.status == "completed" and app.kind in CERTIFICATE_KINDS:
                     db.add(OutboxMessage(application_id=app.id, kind="issue_certificate", attempts=0,
                                          next_attempt_at=utcnow(), created_at=utcnow()))
                     wake_relay = True

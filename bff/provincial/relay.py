@@ -58,6 +58,9 @@ def submit_payload(app: Application, sent: list[tuple[ApplicationDocument, Docum
         "submitted_at": iso_china(app.created_at),
         "materials": [{"file_id": str(d.id), "material": a.material, "sha256": d.forward_sha256} for a, d in sent],
     }
+    for optional in ("post_address", "relative", "review", "applied_by_unit"):
+        if details.get(optional):
+            payload[optional] = details[optional]
     transfer = details.get("transfer")
     if transfer:
         payload["transfer"] = {k: transfer.get(k) for k in ("target_agency_code", "target_nature", "unit",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -135,6 +137,7 @@ class CertificateResult(msgspec.Struct):
     nature_name: str
     stored_since: str
     agency: Agency
+    facts: dict[str, Any] = msgspec.field(default_factory=dict)  # what the kind states (docs/provincial-api.md)
 
 
 class AgencyList(msgspec.Struct):

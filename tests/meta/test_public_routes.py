@@ -14,7 +14,9 @@ from tests.support.inprocess import inprocess_app
 PUBLIC_ROUTES = {
     "/", "/{path:path}",  # the PWA's files (its data all comes from /api/, which is guarded)
     "/auth/login", "/auth/callback", "/auth/logout",
-    "/v/{token:str}", "/.well-known/jwks.json", "/healthz",
+    "/v/{token:str}", "/V/{token:str}", "/v/{token:str}/id", "/V/{token:str}/id",  # verification, by the QR
+    "/verify", "/verify/pdf", "/status/1", "/.well-known/jwks.json", "/healthz",  # by 核验码, by file; offline
+    "/s/{share_id:str}",  # the 政审回复函's share link (its access code is the credential)
     "/schema", "/schema/openapi.json", "/schema/openapi.yaml", "/schema/openapi.yml", "/schema/{path:str}",
 }
 

@@ -66,6 +66,7 @@ class Stack:
             "SANDBOX_DATA_DIR": str(self.base / "sandbox"),
             "SMS_GATEWAY_URL": f"{self.provincial}/sms",
             "PUSH_EXTRA_ORIGINS": self.provincial,
+            "SIGNING_TSA_URL": f"{self.provincial}/tsa",  # certificates are PAdES B-T, stamped by the sandbox TSA
             "LOG_LEVEL": "INFO",
         })
         if self.database_url:

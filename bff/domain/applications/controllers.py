@@ -192,6 +192,18 @@ class ApplicationController(Controller):
         await services.rate(db, application, data)
         return await _detail(request, db, await services.get_for(db, principal, application_id))
 
+    @post("/{application_id:str}/reissue", operation_id="reissueCertificate", status_code=200,
+          summary="补发: a new e-certificate that supersedes the one in force",
+          responses=error_responses(404, 409, 503))
+    async def reissue(self, request: Request[Any, Any, Any], db: Db,
+                      application_id: FromPath[str]) -> ApplicationDetail:
+        principal = current_principal(request)
+        application = await services.get_for(db, principal, application_id)
+        await services.reissue(db, request.app.state.provincial, request.app.state.issuer, application)
+        application = await services.get_for(db, principal, application_id)
+        _notify(request, application, set())
+        return await _detail(request, db, application)
+
     @get("/{application_id:str}/certificate", operation_id="downloadCertificate",
          summary="The signed e-certificate (PDF)", media_type="application/pdf")
     async def certificate(

@@ -9,6 +9,7 @@ from typing import Any
 
 from bff.db.models import Application, Reminder, StatusEvent
 from bff.domain.applications.schemas import (
+    CERTIFICATE_KINDS,
     KIND_STATUS_LABELS,
     STATUS_LABELS,
     NextStep,
@@ -22,10 +23,10 @@ from bff.lib.workdays import WorkingCalendar
 # the normal path of each kind, as the person sees it
 PATHS: dict[str, tuple[str, ...]] = {
     "archive_transfer": ("submitted", "accepted", "letter_issued", "sent", "received", "completed"),
-    "archive_certificate": ("submitted", "accepted", "completed"),
+    **{kind: ("submitted", "accepted", "completed") for kind in CERTIFICATE_KINDS},
 }
 ENDED = frozenset({"completed", "certificate_issued", "refused", "cannot_receive", "cannot_send", "returned",
-                   "return_confirmed", "withdrawn", "cancelled"})
+                   "return_confirmed", "withdrawn", "cancelled", "revoked"})
 # ended as the provincial system decided (a rating is about the service given)
 RATEABLE = ENDED - {"withdrawn", "cancelled"}
 
@@ -44,7 +45,7 @@ AWAITED: dict[tuple[str, str], Step] = {
     ("archive_transfer", "letter_issued"): Step("原存档机构转出档案", "current_agency", 10),
     ("archive_transfer", "sent"): Step("拟接收机构收到档案", "receiving_agency", None),
     ("archive_transfer", "received"): Step("拟接收机构办理入库", "receiving_agency", 5),
-    ("archive_certificate", "accepted"): Step("存档机构出具证明", "current_agency", 3),
+    **{(kind, "accepted"): Step("存档机构出具证明", "current_agency", 3) for kind in CERTIFICATE_KINDS},
 }
 
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -59,6 +60,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "refused": ("不予办理", "您可以按上面的原因补充后重新申请，或联系存档机构{current_phone}咨询。"),
     "withdrawn": ("已撤回", "申请已撤回，存档机构不会再办理。如需办理，可以重新申请。"),
     "cancelled": ("已取消", "该申请未办理。如需办理，可以重新申请。"),
+    "revoked": ("证明已被撤销", "存档机构已撤销该证明，核验时将显示为已撤销。如有疑问请联系存档机构{current_phone}；"
+                          "如仍需要证明，可以重新申请。"),
 }
 
 TRACKING_NAMES = {"confidential": "机要编号", "courier": "邮件号"}
@@ -83,7 +86,10 @@ def actor_name(app: Application, event: StatusEvent) -> str | None:
             return _agencies(app)["receiving_agency"]
         transfer = app.details.get("transfer") or {}
         unit = transfer.get("unit") or {}
-        return str(unit.get("name") or "单位") if app.initiated_by == "unit" else "本人"
+        if app.initiated_by == "unit":
+            unit = unit or app.details.get("applied_by_unit") or {}
+            return str(unit.get("name") or "单位")
+        return "本人"
     if event.status == "started_by_unit":
         unit = (app.details.get("transfer") or {}).get("unit") or {}
         return str(unit.get("name") or "单位")

@@ -6,12 +6,21 @@ import msgspec
 
 from bff.domain.materials.schemas import MaterialChoice, MaterialState, UnitRef
 
-ApplicationKind = Literal["archive_certificate", "archive_transfer"]
-Delivery = Literal["electronic"]
+ApplicationKind = Literal["archive_certificate", "experience_certificate", "kinship_certificate",
+                          "no_criminal_record", "political_review", "archive_transfer"]
+CertificateKind = Literal["archive_certificate", "experience_certificate", "kinship_certificate",
+                          "no_criminal_record", "political_review"]
+Delivery = Literal["electronic", "post", "pickup"]
 TargetNature = Literal["1", "2"]
+ReviewPurpose = Literal["party", "military", "employment", "abroad"]
 
-KIND_NAMES = {"archive_certificate": "存档证明", "archive_transfer": "档案转递"}
-DELIVERY_NAMES = {"electronic": "电子证明（在线下载）"}
+KIND_NAMES = {"archive_certificate": "存档证明", "experience_certificate": "经历证明",
+              "kinship_certificate": "亲属关系证明", "no_criminal_record": "无犯罪记录证明",
+              "political_review": "政审材料", "archive_transfer": "档案转递"}
+CERTIFICATE_KINDS = frozenset(KIND_NAMES) - {"archive_transfer"}
+DELIVERY_NAMES = {"electronic": "电子证明（在线下载）", "post": "邮寄纸质证明（邮费自付）",
+                  "pickup": "到存档机构窗口领取"}
+REVIEW_PURPOSE_NAMES = {"party": "入党", "military": "参军", "employment": "录(聘)用", "abroad": "出国(境)"}
 STATUS_LABELS = {
     "awaiting_confirmation": "等待本人确认",
     "awaiting_unit": "等待单位上传介绍信",
@@ -23,6 +32,7 @@ STATUS_LABELS = {
     "completed": "已办结",
     "refused": "不予办理",
     "certificate_issued": "电子证明已签发",
+    "certificate_reissued": "已补发电子证明",
     # timeline-only steps
     "letter_requested": "已请单位上传介绍信",
     "material_attached": "材料已上传",
@@ -39,9 +49,11 @@ STATUS_LABELS = {
     "returned": "档案已退档",
     "return_confirmed": "退档已确认",
     "withdrawn": "已撤回",
+    "revoked": "证明已被撤销",
 }
 # where a kind's wording differs from the common label
-KIND_STATUS_LABELS = {("archive_transfer", "completed"): "申请已办结"}
+KIND_STATUS_LABELS = {("archive_transfer", "completed"): "申请已办结",
+                      ("political_review", "certificate_issued"): "政审回复函已出具"}
 
 
 class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -52,6 +64,32 @@ class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
     unit: UnitRef | None = None  # the new employer, when target_nature is 1 (单位委托)
 
 
+class PostAddress(msgspec.Struct, forbid_unknown_fields=True):
+    """Where a paper certificate is posted (at the applicant's cost)."""
+
+    recipient: str
+    phone: str
+    region_code: str  # GB/T 2260, the county-level code
+    address: str
+    postcode: str
+
+
+class RelativeCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """The relative a 亲属关系证明 names: the relation (GB/T 4761) and their name."""
+
+    relation: str
+    name: str
+
+
+class ReviewCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """政审: what for, and the reviewing unit the 政审回复函 is addressed to."""
+
+    purpose: ReviewPurpose
+    unit: UnitRef
+    contact_name: str
+    contact_phone: str
+
+
 class ApplicationCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: ApplicationKind
     phone: str
@@ -59,6 +97,9 @@ class ApplicationCreate(msgspec.Struct, forbid_unknown_fields=True):
     delivery: Delivery = "electronic"
     materials: list[MaterialChoice] = []
     transfer: TransferCreate | None = None
+    post_address: PostAddress | None = None
+    relative: RelativeCreate | None = None
+    review: ReviewCreate | None = None
 
 
 class TransferRoute(msgspec.Struct):
@@ -156,9 +197,27 @@ class Outcome(msgspec.Struct):
 
 
 class CertificateInfo(msgspec.Struct):
+    """The e-certificate issued for the application (the newest, after a reissue)."""
+
     certificate_no: str
     issued_on: str
-    download_url: str
+    expires_on: str
+    state: Literal["valid", "expired", "revoked"]
+    state_label: str
+    revoked_reason: str | None
+    download_url: str | None  # None for a 政审回复函: the person cannot open it (SPEC §8)
+    can_reissue: bool
+    reissued: bool  # an earlier certificate of this application was replaced
+
+
+class ReviewReply(msgspec.Struct):
+    """The 政审回复函: issued to the reviewing unit; the person passes on the link and the access code."""
+
+    unit_name: str
+    share_url: str
+    access_code: str
+    expires_on: str
+    opened: bool
 
 
 class ApplicationDetail(ApplicationSummary):
@@ -170,6 +229,11 @@ class ApplicationDetail(ApplicationSummary):
     notice: str | None
     timeline: list[TimelineEntry]
     certificate: CertificateInfo | None
+    review_reply: ReviewReply | None
+    relative_name: str | None  # a 亲属关系证明's relative, with the relation
+    review_unit_name: str | None
+    post_address_masked: str | None
+    started_by_unit: str | None  # the unit whose HR applied for the holder
     materials: list[MaterialState]
     transfer: TransferInfo | None
     can_confirm: bool

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import msgspec
 from litestar.stores.base import Store
@@ -30,24 +31,30 @@ from bff.db.models import (
 )
 from bff.domain.applications import progress, transfers
 from bff.domain.applications.schemas import (
+    CERTIFICATE_KINDS,
     DELIVERY_NAMES,
     KIND_NAMES,
     ApplicationCreate,
     ApplicationDetail,
     ApplicationSummary,
     CertificateInfo,
+    PostAddress,
     RatingCreate,
     RatingRead,
+    RelativeCreate,
+    ReviewCreate,
+    ReviewReply,
     TransferInfo,
 )
+from bff.domain.certificates import services as certificates
 from bff.domain.materials import services as materials
-from bff.domain.materials.schemas import MaterialChoice
+from bff.domain.materials.schemas import MaterialChoice, UnitRef
 from bff.lib import codes, validation
 from bff.lib.clock import CHINA, iso_china, today_in_china, utcnow
 from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
 from bff.lib.holders import holder_of
-from bff.lib.masking import mask_phone
+from bff.lib.masking import mask_name, mask_phone
 from bff.lib.workdays import WorkingCalendar
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialUnavailable
 from bff.provincial.leases import lease_outbox
@@ -70,15 +77,80 @@ def validate(body: ApplicationCreate) -> ApplicationCreate:
     """Every typed field (SPEC §6), all problems told at once, each naming its field."""
     with validation.Checks() as check:
         purpose = body.purpose.strip()
-        if body.kind == "archive_certificate":
-            purpose = check(validation.text, body.purpose, "purpose", "证明用途", 100)
+        if body.kind in CERTIFICATE_KINDS:
+            if body.kind != "political_review":
+                purpose = check(validation.text, body.purpose, "purpose", "证明用途", 100)
             if body.transfer is not None:
-                check.add("transfer", "申请存档证明时不填写转递信息")
+                check.add("transfer", "申请证明时不填写转递信息")
         elif body.transfer is None:
             check.add("transfer", "请选择转入机构和拟存档性质")
         phone = check(validation.mobile, body.phone, "phone")
+        post = _check_post(check, body)
+        relative = _check_relative(check, body)
+        review = _check_review(check, body)
     return ApplicationCreate(kind=body.kind, purpose=purpose, phone=phone, delivery=body.delivery,
-                             materials=body.materials, transfer=body.transfer)
+                             materials=body.materials, transfer=body.transfer, post_address=post,
+                             relative=relative, review=review)
+
+
+def _check_post(check: validation.Checks, body: ApplicationCreate) -> PostAddress | None:
+    if body.kind == "archive_transfer" and body.delivery != "electronic":
+        check.add("delivery", "档案转递不选择证明领取方式")
+    if body.kind == "political_review" and body.delivery != "electronic":
+        check.add("delivery", "政审回复函通过分享链接交给政审单位，无需选择邮寄或窗口领取")
+    if body.delivery != "post":
+        if body.post_address is not None:
+            check.add("post_address", "只有邮寄纸质证明才填写邮寄地址")
+        return None
+    post = body.post_address
+    if post is None:
+        check.add("post_address", "请填写邮寄地址")
+        return None
+    return PostAddress(
+        recipient=check(validation.text, post.recipient, "post_address.recipient", "收件人", 50),
+        phone=check(validation.mobile, post.phone, "post_address.phone"),
+        region_code=check(validation.region_code, post.region_code, "post_address.region_code"),
+        address=check(validation.text, post.address, "post_address.address", "详细地址", 200),
+        postcode=check(validation.postcode, post.postcode, "post_address.postcode"),
+    )
+
+
+def _check_relative(check: validation.Checks, body: ApplicationCreate) -> RelativeCreate | None:
+    if body.kind != "kinship_certificate":
+        if body.relative is not None:
+            check.add("relative", "只有亲属关系证明才填写亲属")
+        return None
+    if body.relative is None:
+        check.add("relative", "请填写要证明的亲属")
+        return None
+    return RelativeCreate(
+        relation=check(validation.code, body.relative.relation, codes.GB_T_4761, "relative.relation",
+                       label="亲属关系"),
+        name=check(validation.text, body.relative.name, "relative.name", "亲属姓名", 50),
+    )
+
+
+def _check_review(check: validation.Checks, body: ApplicationCreate) -> ReviewCreate | None:
+    if body.kind != "political_review":
+        if body.review is not None:
+            check.add("review", "只有政审材料才填写政审单位")
+        return None
+    if body.review is None:
+        check.add("review", "请填写政审单位")
+        return None
+    review = body.review
+    phone = review.contact_phone.strip()
+    if re.fullmatch(r"1[0-9]{10}", phone):
+        phone = check(validation.mobile, phone, "review.contact_phone")
+    else:
+        phone = check(validation.landline, phone, "review.contact_phone")
+    return ReviewCreate(
+        purpose=review.purpose,
+        unit=UnitRef(name=check(validation.text, review.unit.name, "review.unit.name", "政审单位名称", 300),
+                     uscc=check(validation.uscc, review.unit.uscc, "review.unit.uscc")),
+        contact_name=check(validation.text, review.contact_name, "review.contact_name", "联系人", 50),
+        contact_phone=phone,
+    )
 
 
 
@@ -142,7 +214,8 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
         transfers.route(archive, target)
         assert target is not None
         transfer = transfers.with_route(transfers.transfer_details(body.transfer, target, "person"), archive)
-    needs = materials.needs_for(body.kind, archive, transfer)
+    review = msgspec.to_builtins(body.review) if body.review else None
+    needs = materials.needs_for(body.kind, archive, transfer, review["unit"] if review else None)
     if archive is None and body.materials:
         raise ApiError(503, "provincial_unavailable", "暂时无法核对所需材料，请稍后再试")
     choices = materials.check_choices(needs, body.materials, complete=archive is not None)
@@ -156,6 +229,8 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
         details={
             "purpose": body.purpose, "phone": body.phone, "delivery": body.delivery, "needs": needs,
             "needs_known": archive is not None, "transfer": transfer,
+            "post_address": msgspec.to_builtins(body.post_address) if body.post_address else None,
+            "relative": msgspec.to_builtins(body.relative) if body.relative else None, "review": review,
             "applicant": {"name": principal.name, "id_type": principal.id_type, "id_number": principal.id_number},
         },
         created_at=now, updated_at=now,
@@ -262,6 +337,27 @@ async def withdraw(db: AsyncSession, provincial: ProvincialApi, app: Application
     await db.commit()
 
 
+async def reissue(db: AsyncSession, provincial: ProvincialApi, issuer: certificates.Issuer,
+                  app: Application) -> None:
+    """补发: the certificate in force is replaced by a new one (new id, QR and date), issued from the provincial
+    system's result as it stands now; the old one then verifies as superseded."""
+    if app.kind == "political_review":
+        raise ApiError(409, "not_reissuable", "政审回复函不能补发；如需重新出具，请重新申请")
+    current = certificates.check_reissue(certificates.current_of(await certificates.certificates_of(db, app.id)))
+    try:
+        result = await provincial.certificate_result(str(app.id))
+    except ProvincialUnavailable:
+        raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法连接，请稍后再申请补发") from None
+    except ProvincialRejected:
+        raise ApiError(409, "not_reissuable", "存档机构已不再出具该证明，不能补发；如有疑问请联系存档机构") from None
+    await certificates.issue(db, issuer, app, result, reissue=True)
+    now = utcnow()
+    app.updated_at = now
+    await materials.event(db, app, "certificate_reissued", f"原证明 {current.certificate_no} 已作废", now,
+                          actor="applicant")
+    await db.commit()
+
+
 async def rate(db: AsyncSession, app: Application, body: RatingCreate) -> None:
     """好差评, once, after the application ended."""
     if app.status not in progress.RATEABLE:
@@ -330,6 +426,55 @@ def transfer_info(app: Application, directory: dict[str, Agency]) -> TransferInf
                         unit_name=unit["name"] if unit else None, started_by=started_by)
 
 
+STATE_LABELS = {"valid": "有效", "expired": "已过期", "revoked": "已被撤销"}
+
+
+def certificate_info(app: Application, issued: list[Certificate], today: date) -> CertificateInfo | None:
+    current = certificates.current_of(issued)
+    if current is None:
+        return None
+    state = certificates.state_of(current, today)
+    assert state != "superseded"
+    return CertificateInfo(
+        certificate_no=current.certificate_no, issued_on=current.issued_on, expires_on=current.expires_on or "",
+        state=state, state_label=STATE_LABELS[state],  # type: ignore[arg-type]
+        revoked_reason=current.revoked_reason,
+        download_url=None if current.kind == "political_review" or state == "revoked"
+        else f"/api/applications/{app.id}/certificate",
+        can_reissue=certificates.reissuable(current) and app.kind != "political_review",
+        reissued=len(issued) > 1,
+    )
+
+
+async def review_reply(db: AsyncSession, app: Application, issued: list[Certificate],
+                       base_url: str) -> ReviewReply | None:
+    current = certificates.current_of(issued)
+    if current is None or current.kind != "political_review":
+        return None
+    share = await certificates.share_of(db, current)
+    if share is None:
+        return None
+    unit = ((app.details.get("review") or {}).get("unit") or {}).get("name", "政审单位")
+    return ReviewReply(unit_name=unit, share_url=f"{base_url}/s/{share.id}", access_code=share.access_code,
+                       expires_on=share.expires_at.astimezone(CHINA).date().isoformat(),
+                       opened=share.opened_at is not None)
+
+
+def _relative_name(details: dict[str, Any]) -> str | None:
+    relative = details.get("relative")
+    if not relative:
+        return None
+    return f"{codes.GB_T_4761.get(relative['relation'], '')} {relative['name']}"
+
+
+def _post_address(details: dict[str, Any]) -> str | None:
+    post = details.get("post_address")
+    if not post:
+        return None
+    region = validation.region_name(post["region_code"]) or ""
+    return f"{region}{post['address'][:6]}…（{mask_name(post['recipient'])}收）"
+
+
 async def detail(db: AsyncSession, app: Application, base_url: str, calendar: WorkingCalendar,
                  directory: list[Agency], today: date | None = None) -> ApplicationDetail:
     today = today or today_in_china()
@@ -345,7 +490,7 @@ async def detail(db: AsyncSession, app: Application, base_url: str, calendar: Wo
             notice = OUTAGE_NOTICE
         else:
             notice = PENDING_NOTICE
-    certificate = await db.scalar(select(Certificate).where(Certificate.application_id == app.id))
+    issued = await certificates.certificates_of(db, app.id)
     rating = await db.get(Rating, app.id)
     agencies = {a.code: a for a in directory}
     transfer = transfer_info(app, agencies)
@@ -362,10 +507,12 @@ async def detail(db: AsyncSession, app: Application, base_url: str, calendar: Wo
         agency_name=app.agency_name,
         notice=notice,
         timeline=progress.timeline(app),
-        certificate=CertificateInfo(
-            certificate_no=certificate.certificate_no, issued_on=certificate.issued_on,
-            download_url=f"/api/applications/{app.id}/certificate",
-        ) if certificate is not None and certificate.revoked_at is None else None,
+        certificate=certificate_info(app, issued, today),
+        review_reply=await review_reply(db, app, issued, base_url),
+        relative_name=_relative_name(details),
+        review_unit_name=((details.get("review") or {}).get("unit") or {}).get("name"),
+        post_address_masked=_post_address(details),
+        started_by_unit=(details.get("applied_by_unit") or {}).get("name") if app.initiated_by == "unit" else None,
         materials=await materials.states(db, app, base_url, utcnow()),
         transfer=transfer,
         can_confirm=app.status == "awaiting_confirmation",

@@ -15,12 +15,14 @@ from bff.domain.employer.schemas import (
     Refusal,
     UnitApplication,
     UnitApplicationList,
+    UnitCertificateApplication,
     UnitRequest,
     UnitRequestList,
 )
 from bff.domain.events import publish_application_change, publish_unit_change
 from bff.lib.deps import Db
 from bff.lib.errors import ApiError, FieldError, error_responses
+from bff.provincial.client import ProvincialUnavailable
 
 
 def _changed(request: Request[Any, Any, Any], apps: list[Any]) -> None:
@@ -83,6 +85,26 @@ class UnitController(Controller):
             raise ApiError(422, "validation_error", "请从机构目录中选择转入的存档机构",
                            [FieldError("target_agency_code", "不在机构目录中")])
         app, created = await services.start_transfer(db, request.app.state.files, principal, key, body, agency)
+        if created:
+            _changed(request, [app])
+        return Response(services.unit_application(app), status_code=201 if created else 200)
+
+    @post("/applications", operation_id="applyForEmployee",
+          summary="Apply for an employee's certificate or 政审材料 (archive held by the unit, 单位委托)",
+          responses=error_responses(400, 403, 409, 422, 503))
+    async def apply_for_employee(
+        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[UnitCertificateApplication],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
+    ) -> Response[UnitApplication]:
+        principal = current_principal(request)
+        key = check_key(idempotency_key)
+        body, fields = services.check_certificate(data)
+        try:
+            archive = await request.app.state.provincial.lookup_archive(body.id_type, body.id_number)
+        except ProvincialUnavailable:
+            raise ApiError(503, "provincial_unavailable", "省级档案系统暂时无法连接，请稍后再试") from None
+        app, created = await services.apply_for_employee(db, request.app.state.files, principal, key, body, fields,
+                                                         archive)
         if created:
             _changed(request, [app])
         return Response(services.unit_application(app), status_code=201 if created else 200)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from bff.domain.applications.schemas import CertificateKind, Delivery, PostAddress, RelativeCreate, ReviewCreate
 from bff.domain.uploads.schemas import DocumentRead
 
 
@@ -46,6 +47,24 @@ class NewHireTransfer(msgspec.Struct, forbid_unknown_fields=True):
     id_number: str
     target_agency_code: str
     document_id: str
+    id_type: Literal["01"] = "01"
+
+
+class UnitCertificateApplication(msgspec.Struct, forbid_unknown_fields=True):
+    """HR applies for an employee whose archive the unit holds in collective storage (单位委托): a certificate or
+    政审材料, with the unit's 单位介绍信 (and the 政审函) attached at once."""
+
+    kind: CertificateKind
+    name: str
+    id_number: str
+    phone: str  # the employee's mobile, for the provincial record and the notices
+    letter_document_id: str
+    purpose: str = ""
+    delivery: Delivery = "electronic"
+    post_address: PostAddress | None = None
+    relative: RelativeCreate | None = None
+    review: ReviewCreate | None = None
+    review_letter_document_id: str | None = None
     id_type: Literal["01"] = "01"
 
 

@@ -14,22 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.sessions import Principal
-from bff.db.models import Application, Document, LetterRequest
+from bff.db.models import Application, Document, LetterRequest, StatusEvent
+from bff.domain.applications import services as applications
 from bff.domain.applications.progress import status_label
-from bff.domain.applications.schemas import KIND_NAMES
+from bff.domain.applications.schemas import KIND_NAMES, ApplicationCreate
 from bff.domain.applications.services import reference_no
-from bff.domain.employer.schemas import NewHireTransfer, UnitApplication, UnitRequest
+from bff.domain.employer.schemas import NewHireTransfer, UnitApplication, UnitCertificateApplication, UnitRequest
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import REQUEST_STATE_LABELS, ROLE_NAMES
 from bff.domain.uploads import services as uploads
 from bff.domain.uploads.schemas import MATERIAL_NAMES
-from bff.lib import validation
+from bff.lib import codes, validation
 from bff.lib.clock import iso_china, utcnow
 from bff.lib.errors import ApiError, FieldError, not_found
 from bff.lib.files import FileStore
 from bff.lib.holders import holder_key
 from bff.lib.masking import mask_id_number
-from bff.provincial.schemas import Agency
+from bff.provincial.schemas import Agency, Archive
 
 
 def unit_of(principal: Principal) -> str:
@@ -171,6 +172,76 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
     await materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
     await db.flush()
     await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise ApiError(409, "in_progress", "该申请正在提交中，请稍候刷新查看") from None
+    return app, True
+
+
+def check_certificate(body: UnitCertificateApplication) -> tuple[UnitCertificateApplication, ApplicationCreate]:
+    """The employee's identity and every field of the application, all problems at once."""
+    with validation.Checks() as check:
+        name = check(validation.text, body.name, "name", "员工姓名", 150)
+        number = check(validation.id_number, body.id_number, "id_number", body.id_type)
+    fields = applications.validate(ApplicationCreate(
+        kind=body.kind, phone=body.phone, purpose=body.purpose, delivery=body.delivery,
+        post_address=body.post_address, relative=body.relative, review=body.review))
+    if body.kind == "political_review" and not body.review_letter_document_id:
+        raise ApiError(422, "validation_error", "请上传政审单位出具的政审函",
+                       [FieldError("review_letter_document_id", "请上传政审函")])
+    return msgspec.structs.replace(body, name=name, id_number=number), fields
+
+
+async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Principal, key: str,
+                             body: UnitCertificateApplication, fields: ApplicationCreate,
+                             archive: Archive | None) -> tuple[Application, bool]:
+    """A certificate or 政审材料 for an employee whose archive the unit holds (单位委托, this unit named on the
+    archive); it goes straight to the provincial system and appears in the employee's own list."""
+    uscc = unit_of(principal)
+    request_hash = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
+    found = await db.scalar(select(Application).where(Application.owner_sub == principal.sub,
+                                                      Application.idempotency_key == key))
+    if found is not None:
+        if found.request_hash != request_hash:
+            raise ApiError(422, "idempotency_mismatch", "同一申请已提交过不同的内容，请刷新页面后重新填写")
+        return found, False
+    if archive is None:
+        raise ApiError(422, "validation_error", "没有查到该员工的存档信息，请核对证件号码",
+                       [FieldError("id_number", "没有查到存档信息")])
+    if archive.name != body.name:
+        raise ApiError(422, "validation_error", "姓名与证件号码登记的姓名不一致", [FieldError("name", "姓名不一致")])
+    if archive.nature != codes.UNIT_ENTRUSTED or archive.unit is None or archive.unit.uscc != uscc:
+        raise ApiError(403, "not_unit_archive", "该员工的档案不是由本单位委托存档，单位不能代为申请，请由员工本人申请")
+    letter = await uploads.usable(db, principal, body.letter_document_id, "unit_letter")
+    review_letter = (await uploads.usable(db, principal, body.review_letter_document_id, "review_letter")
+                     if body.review_letter_document_id else None)
+    unit = {"name": principal.name, "uscc": uscc}
+    review = msgspec.to_builtins(fields.review) if fields.review else None
+    now = utcnow()
+    app = Application(
+        id=uuid.uuid4(), reference_no=reference_no(), owner_sub=principal.sub, idempotency_key=key,
+        request_hash=request_hash, kind=body.kind, status="submitted", holder_key=holder_key(body.id_type,
+                                                                                               body.id_number),
+        initiated_by="unit", unit_uscc=uscc, agency_code=archive.agency.code, agency_name=archive.agency.name,
+        archive_no=archive.archive_no,
+        details={"purpose": fields.purpose, "phone": fields.phone, "delivery": fields.delivery,
+                 "needs": materials.needs_for(body.kind, archive, None, review["unit"] if review else None),
+                 "needs_known": True, "applied_by_unit": unit,
+                 "post_address": msgspec.to_builtins(fields.post_address) if fields.post_address else None,
+                 "relative": msgspec.to_builtins(fields.relative) if fields.relative else None, "review": review,
+                 "applicant": {"name": body.name, "id_type": body.id_type, "id_number": body.id_number}},
+        created_at=now, updated_at=now,
+    )
+    db.add(app)
+    db.add(StatusEvent(application_id=app.id, status="submitted", note=f"{principal.name}代为申请", source="portal",
+                       occurred_at=now))
+    await db.flush()
+    await materials.attach(db, files, app, letter, "unit_letter", "current_unit", "unit", now)
+    if review_letter is not None:
+        await materials.attach(db, files, app, review_letter, "review_letter", "review_unit", "unit", now)
+    await materials.settle(db, app, now)
     try:
         await db.commit()
     except IntegrityError:

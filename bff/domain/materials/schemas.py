@@ -6,8 +6,8 @@ import msgspec
 
 from bff.domain.uploads.schemas import DocumentRead, Material
 
-Role = Literal["current_unit", "new_unit"]
-ROLE_NAMES: dict[str, str] = {"current_unit": "现存档单位", "new_unit": "新就业单位"}
+Role = Literal["current_unit", "new_unit", "review_unit"]
+ROLE_NAMES: dict[str, str] = {"current_unit": "现存档单位", "new_unit": "新就业单位", "review_unit": "政审单位"}
 REQUEST_STATE_LABELS: dict[str, str] = {
     "open": "等待单位上传", "fulfilled": "单位已上传", "declined": "单位未同意出具", "expired": "请求已过期",
     "withdrawn": "已撤回",

@@ -40,9 +40,13 @@ WAITING = ("awaiting_unit", "awaiting_material", "awaiting_confirmation")
 Need = dict[str, Any]  # {"material", "role", "unit": {"name", "uscc"} | None}, kept in Application.details
 
 
-def needs_for(kind: str, archive: Archive | None, transfer: dict[str, Any] | None = None) -> list[Need]:
-    """SPEC §5: a 单位介绍信 from each unit concerned; nothing for 个人委托 / 单纯存档."""
+def needs_for(kind: str, archive: Archive | None, transfer: dict[str, Any] | None = None,
+              review_unit: dict[str, str] | None = None) -> list[Need]:
+    """SPEC §5: a 单位介绍信 from each unit concerned (nothing for 个人委托 / 单纯存档), and for 政审 the reviewing
+    unit's 政审函."""
     needs: list[Need] = []
+    if kind == "political_review":
+        needs.append({"material": "review_letter", "role": "review_unit", "unit": review_unit})
     current_unit = {"name": archive.unit.name, "uscc": archive.unit.uscc} if archive and archive.unit else None
     if kind == "archive_transfer" and transfer and transfer.get("target_nature") == "1":
         needs.append({"material": "unit_letter", "role": "new_unit", "unit": transfer.get("unit")})
@@ -55,6 +59,11 @@ def need_view(need: Need) -> MaterialNeed:
     unit = need.get("unit")
     unit_name = unit["name"] if unit else "相关单位"
     role_name = ROLE_NAMES[need["role"]]
+    if need["role"] == "review_unit":
+        return MaterialNeed(material=need["material"], material_name=MATERIAL_NAMES[need["material"]],
+                            role=need["role"], role_name=role_name,
+                            unit=UnitRef(name=unit["name"], uscc=unit["uscc"]) if unit else None,
+                            hint=f"请上传{role_name}（{unit_name}）出具的政审函（盖章的 PDF 或照片）。")
     hint = (f"您的档案为单位委托存档，需提供{role_name}（{unit_name}）出具的单位介绍信"
             if need["role"] == "current_unit"
             else f"转入单位委托存档，需提供{role_name}（{unit_name}）出具的单位介绍信")
@@ -92,6 +101,9 @@ def check_choices(needs: list[Need], choices: list[MaterialChoice], *, complete:
         if (choice.document_id is None) == (choice.ask_unit is None):
             raise ApiError(422, "validation_error", "请为每项材料选择“自行上传”或“请单位上传”",
                            [FieldError(field, "请选择提供方式")])
+        if choice.material == "review_letter" and choice.document_id is None:
+            raise ApiError(422, "validation_error", "政审函请本人上传",
+                           [FieldError(field, "请上传政审单位出具的政审函")])
         seen.add(key)
         unit = check_unit(choice.ask_unit, field + ".ask_unit") if choice.ask_unit else None
         checked.append(MaterialChoice(material=choice.material, role=choice.role, document_id=choice.document_id,

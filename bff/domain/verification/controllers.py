@@ -1,21 +1,76 @@
+"""Public, sign-in-free routes: the verification pages (QR link, 核验码, PDF upload, ID-number check), the keys and
+the status list an offline verifier needs, and the 政审回复函's share link."""
+
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
-from litestar.params import FromPath
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.types.internal_types import PathParameterDefinition
+from sqlalchemy import or_, select
 
 from auth.guards import PUBLIC
-from bff.domain.verification.page import render_verification_page
-from bff.domain.verification.services import verify
+from bff.db.models import Application, Certificate, ReviewShare
+from bff.domain.certificates.pdfcheck import check_pdf
+from bff.domain.verification import services
+from bff.domain.verification.page import (
+    VerificationView,
+    render_share_page,
+    render_start_page,
+    render_verification_page,
+)
+from bff.domain.verification.statuslist import signed_status_list
+from bff.lib.clock import utcnow
 from bff.lib.deps import Db
+from bff.lib.holders import holder_of
+from bff.lib.ratelimit import RateLimiter
 
+log = logging.getLogger("bff.verification")
+MAX_PDF = 10 * 1024 * 1024
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
     "Referrer-Policy": "no-referrer",
 }
+# (limit, window seconds) per client address, and per certificate or share where it applies
+LIMITS = {"code": (30, 600), "id_ip": (20, 3600), "id_cert": (5, 600), "pdf": (10, 600),
+          "share_ip": (20, 3600), "share": (5, 3600)}
+STATUS_LIST_TTL = dt.timedelta(minutes=10)
+
+
+def _operation_id(name: str) -> Callable[[Any, Any, list[str | PathParameterDefinition]], str]:
+    """One id per path: the QR code's upper-case ``/V/`` form gets its own."""
+    return lambda _handler, _method, parts: name + ("Upper" if "V" in parts else "")
+
+
+def _page(html: str, status: int = 200) -> Response[str]:
+    return Response(html, media_type="text/html", status_code=status, headers=PAGE_HEADERS)
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _allowed(request: Request[Any, Any, Any], name: str, key: str) -> bool:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limit, window = LIMITS[name]
+    allowed = await limiter.allow(f"{name}:{key}", limit, window)
+    if not allowed:
+        log.warning("rate limited", extra={"event": {"limit": name}})
+    return allowed
+
+
+def _limited() -> Response[str]:
+    return _page(render_start_page(message="操作过于频繁，请稍后再试"), status=429)
 
 
 class VerificationController(Controller):
@@ -23,12 +78,165 @@ class VerificationController(Controller):
     tags = ["verification"]
     opt = PUBLIC
 
-    @get("/v/{token:str}", operation_id="verifyCertificatePage", summary="Public verification page (no sign-in)",
-         media_type="text/html")
+    @get(["/v/{token:str}", "/V/{token:str}"], operation_id=_operation_id("verifyCertificatePage"),
+         summary="Public verification page (no sign-in); /V/ is the QR code's upper-case form", media_type="text/html")
     async def page(self, request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
-        view = await verify(db, request.app.state.token_keys, token)
-        return Response(render_verification_page(view), media_type="text/html", headers=PAGE_HEADERS)
+        view, certificate = await services.by_token(db, request.app.state.token_keys, token)
+        return _page(render_verification_page(_with_form(view, certificate, token)))
 
-    @get("/.well-known/jwks.json", operation_id="jwks", summary="Public keys of the QR tokens")
+    @post(["/v/{token:str}/id", "/V/{token:str}/id"], operation_id=_operation_id("checkHolderId"), status_code=200,
+          summary="Does the ID number on the paper match the certificate? (rate-limited)", media_type="text/html")
+    async def id_check(
+        self, request: Request[Any, Any, Any], db: Db, token: FromPath[str],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[str]:
+        view, certificate = await services.by_token(db, request.app.state.token_keys, token)
+        view = _with_form(view, certificate, token)
+        if certificate is None or view.id_check_action is None:
+            return _page(render_verification_page(view))
+        typed = "".join(str(data.get("id_number", "")).split()).upper()
+        if not (await _allowed(request, "id_ip", _client(request))
+                and await _allowed(request, "id_cert", certificate.id)):
+            return _page(render_verification_page(_answer(view, "limited")), status=429)
+        if len(typed) < 6:
+            return _page(render_verification_page(_answer(view, "invalid")), status=422)
+        answer = "match" if services.id_matches(certificate, typed) else "mismatch"
+        return _page(render_verification_page(_answer(view, answer)))
+
+    @get("/verify", operation_id="verifyStart", summary="Verify by 核验码, or choose a PDF to upload",
+         media_type="text/html")
+    async def start(self, request: Request[Any, Any, Any], db: Db,
+                    code: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response[str]:
+        if code is None:
+            return _page(render_start_page())
+        if not await _allowed(request, "code", _client(request)):
+            return _limited()
+        normalised = services.normalise_code(code)
+        view = await services.by_code(db, normalised) if normalised else None
+        if view is None:
+            return _page(render_start_page(message="没有找到该核验码对应的电子证明，请核对后重新输入"), status=404)
+        return _page(render_verification_page(view))
+
+    @post("/verify/pdf", operation_id="verifyPdf", status_code=200, media_type="text/html",
+          summary="Check an uploaded e-certificate PDF (signature, changes, content hash)",
+          request_max_body_size=MAX_PDF + 64 * 1024)
+    async def pdf(
+        self, request: Request[Any, Any, Any], db: Db,
+        data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[str]:
+        if not await _allowed(request, "pdf", _client(request)):
+            return _limited()
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            return _page(render_start_page(message="请选择要检查的 PDF 文件"), status=422)
+        content = await upload.read(MAX_PDF + 1)
+        if len(content) > MAX_PDF:
+            return _page(render_start_page(message="文件超过 10 MB，不是本平台签发的电子证明"), status=413)
+        trust = request.app.state.verify_trust
+        try:
+            evidence = await anyio.to_thread.run_sync(lambda: check_pdf(content, trust.roots, trust.crls))
+        except ValueError:  # our own CA material is broken: not the uploader's fault, and not a verdict
+            log.exception("verification: the configured CA certificates or CRL cannot be read")
+            return _page(render_start_page(message="暂时无法检查文件，请稍后再试或扫描证明上的二维码核验"), status=503)
+        view = await services.by_pdf(db, request.app.state.token_keys, evidence)
+        return _page(render_verification_page(view))
+
+    @get("/.well-known/jwks.json", operation_id="jwks", summary="Public keys of the QR tokens, with validity periods")
     async def jwks(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         return Response(request.app.state.token_keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    @get("/status/1", operation_id="statusList", media_type="application/vc+jwt",
+         summary="Signed revocation list (W3C Bitstring Status List), for offline verifiers")
+    async def status_list(self, request: Request[Any, Any, Any], db: Db) -> Response[str]:
+        now = utcnow()
+        cached = getattr(request.app.state, "status_list_cache", None)
+        if cached is not None and cached[0] > now:
+            jws = cached[1]
+        else:
+            rows = await db.scalars(select(Certificate.status_index).where(
+                Certificate.status_index.is_not(None),
+                or_(Certificate.revoked_at.is_not(None), Certificate.superseded_at.is_not(None))))
+            indices = [i for i in rows if i is not None]
+            jws = signed_status_list(request.app.state.token_keys, _base(request), indices, now,
+                                     ttl=STATUS_LIST_TTL * 6)
+            request.app.state.status_list_cache = (now + dt.timedelta(seconds=30), jws)
+        return Response(jws, media_type="application/vc+jwt", headers={"Cache-Control": "public, max-age=30"})
+
+    @get("/s/{share_id:str}", operation_id="reviewSharePage", media_type="text/html",
+         summary="The 政审回复函's share link: asks for the access code")
+    async def share(self, request: Request[Any, Any, Any], db: Db, share_id: FromPath[str]) -> Response[str]:
+        found = await _share(db, share_id)
+        if found is None:
+            return _page(render_share_page(unit_name=None, action=f"/s/{share_id}",
+                                           message="链接无效或已过期，请联系申请人"), status=404)
+        return _page(render_share_page(unit_name=found[2], action=f"/s/{share_id}"))
+
+    @post("/s/{share_id:str}", operation_id="reviewShareOpen", status_code=200,
+          summary="Download the 政审回复函 with its access code (rate-limited; never the person themself)")
+    async def share_open(
+        self, request: Request[Any, Any, Any], db: Db, share_id: FromPath[str],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        action = f"/s/{share_id}"
+        found = await _share(db, share_id)
+        if found is None:
+            return _page(render_share_page(unit_name=None, action=action, message="链接无效或已过期，请联系申请人"),
+                         status=404)
+        share, certificate, unit_name = found
+        if not (await _allowed(request, "share_ip", _client(request)) and await _allowed(request, "share", share.id)):
+            return _page(render_share_page(unit_name=unit_name, action=action, message="尝试次数过多，请一小时后再试"),
+                         status=429)
+        if await _is_holder(request, db, certificate):
+            return _page(render_share_page(unit_name=unit_name, action=action,
+                                           message="政审材料只能由政审单位查看，本人不能查看"), status=403)
+        typed = "".join(str(data.get("access_code", "")).split()).upper()
+        if typed != share.access_code:
+            return _page(render_share_page(unit_name=unit_name, action=action, message="访问码不正确"), status=403)
+        now = utcnow()
+        share.opened_at = share.opened_at or now
+        share.open_count += 1
+        await db.commit()
+        log.info("review reply opened", extra={"event": {"certificate": certificate.id}})
+        pdf = await request.app.state.files.get(certificate.storage_key)
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{certificate.certificate_no}.pdf"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def _base(request: Request[Any, Any, Any]) -> str:
+    base: str = request.app.state.settings.server.public_base_url
+    return base.rstrip("/")
+
+
+def _with_form(view: VerificationView, certificate: Certificate | None, token: str) -> VerificationView:
+    if certificate is None or view.verdict not in ("genuine", "expired"):
+        return view
+    return replace(view, id_check_action=f"/v/{token}/id")
+
+
+def _answer(view: VerificationView, answer: str) -> VerificationView:
+    return replace(view, id_check=answer)  # type: ignore[arg-type]
+
+
+async def _share(db: Db, share_id: str) -> tuple[ReviewShare, Certificate, str | None] | None:
+    if len(share_id) > 64:
+        return None
+    share = await db.get(ReviewShare, share_id)
+    if share is None or share.expires_at < utcnow():
+        return None
+    certificate = await db.get(Certificate, share.certificate_id)
+    if certificate is None or certificate.revoked_at is not None or certificate.superseded_at is not None:
+        return None
+    application = await db.get(Application, certificate.application_id)
+    review = (application.details.get("review") or {}) if application else {}
+    return share, certificate, (review.get("unit") or {}).get("name")
+
+
+async def _is_holder(request: Request[Any, Any, Any], db: Db, certificate: Certificate) -> bool:
+    """Whether the request comes from the holder's own session (no one reads their own archive, SPEC §8)."""
+    sessions = request.app.state.sessions
+    data = await sessions.load(request.cookies.get(sessions.settings.cookie_name))
+    if data is None or data.principal.role != "person":
+        return False
+    application = await db.get(Application, certificate.application_id)
+    return application is not None and application.holder_key == holder_of(data.principal)

@@ -11,10 +11,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public keys of the QR tokens */
+        /** Public keys of the QR tokens, with validity periods */
         get: operations["jwks"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/V/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public verification page (no sign-in); /V/ is the QR code's upper-case form */
+        get: operations["verifyCertificatePageUpper"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/V/{token}/id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Does the ID number on the paper match the certificate? (rate-limited) */
+        post: operations["checkHolderIdUpper"];
         delete?: never;
         options?: never;
         head?: never;
@@ -186,6 +220,23 @@ export interface paths {
         put?: never;
         /** 好差评: rate a finished application once (1–5 and a comment) */
         post: operations["rateApplication"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/applications/{application_id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 补发: a new e-certificate that supersedes the one in force */
+        post: operations["reissueCertificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -376,7 +427,8 @@ export interface paths {
         /** Applications the unit started */
         get: operations["listUnitApplications"];
         put?: never;
-        post?: never;
+        /** Apply for an employee's certificate or 政审材料 (archive held by the unit, 单位委托) */
+        post: operations["applyForEmployee"];
         delete?: never;
         options?: never;
         head?: never;
@@ -536,6 +588,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/s/{share_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The 政审回复函's share link: asks for the access code */
+        get: operations["reviewSharePage"];
+        put?: never;
+        /** Download the 政审回复函 with its access code (rate-limited; never the person themself) */
+        post: operations["reviewShareOpen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/schema": {
         parameters: {
             query?: never;
@@ -587,6 +657,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/status/1": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Signed revocation list (W3C Bitstring Status List), for offline verifiers */
+        get: operations["statusList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v/{token}": {
         parameters: {
             query?: never;
@@ -594,10 +681,61 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public verification page (no sign-in) */
+        /** Public verification page (no sign-in); /V/ is the QR code's upper-case form */
         get: operations["verifyCertificatePage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v/{token}/id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Does the ID number on the paper match the certificate? (rate-limited) */
+        post: operations["checkHolderId"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Verify by 核验码, or choose a PDF to upload */
+        get: operations["verifyStart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/verify/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check an uploaded e-certificate PDF (signature, changes, content hash) */
+        post: operations["verifyPdf"];
         delete?: never;
         options?: never;
         head?: never;
@@ -634,15 +772,18 @@ export interface components {
         ApplicationCreate: {
             /**
              * @default electronic
-             * @constant
+             * @enum {string}
              */
-            delivery: "electronic";
+            delivery: "electronic" | "post" | "pickup";
             /** @enum {string} */
-            kind: "archive_certificate" | "archive_transfer";
+            kind: "archive_certificate" | "experience_certificate" | "kinship_certificate" | "no_criminal_record" | "political_review" | "archive_transfer";
             materials?: components["schemas"]["MaterialChoice"][];
             phone: string;
+            post_address?: components["schemas"]["PostAddress"] | null;
             /** @default  */
             purpose: string;
+            relative?: components["schemas"]["RelativeCreate"] | null;
+            review?: components["schemas"]["ReviewCreate"] | null;
             transfer?: components["schemas"]["TransferCreate"] | null;
         };
         /** ApplicationDetail */
@@ -664,10 +805,15 @@ export interface components {
             outcome: components["schemas"]["Outcome"] | null;
             overdue: boolean;
             phone_masked: string;
+            post_address_masked: string | null;
             purpose: string;
             rating: components["schemas"]["RatingRead"] | null;
             reference_no: string;
+            relative_name: string | null;
             reminder: components["schemas"]["ReminderInfo"] | null;
+            review_reply: components["schemas"]["ReviewReply"] | null;
+            review_unit_name: string | null;
+            started_by_unit: string | null;
             status: string;
             status_label: string;
             submitted_at: string;
@@ -695,9 +841,16 @@ export interface components {
         };
         /** CertificateInfo */
         CertificateInfo: {
+            can_reissue: boolean;
             certificate_no: string;
-            download_url: string;
+            download_url: string | null;
+            expires_on: string;
             issued_on: string;
+            reissued: boolean;
+            revoked_reason: string | null;
+            /** @enum {string} */
+            state: "valid" | "expired" | "revoked";
+            state_label: string;
         };
         /** Confirmation */
         Confirmation: {
@@ -773,7 +926,7 @@ export interface components {
             /** @enum {string} */
             material: "unit_letter" | "review_letter";
             /** @enum {string} */
-            role: "current_unit" | "new_unit";
+            role: "current_unit" | "new_unit" | "review_unit";
         };
         /** MaterialNeed */
         MaterialNeed: {
@@ -851,6 +1004,14 @@ export interface components {
             status: string;
             title: string;
         };
+        /** PostAddress */
+        PostAddress: {
+            address: string;
+            phone: string;
+            postcode: string;
+            recipient: string;
+            region_code: string;
+        };
         /** PushKey */
         PushKey: {
             public_key: string;
@@ -885,6 +1046,11 @@ export interface components {
         Refusal: {
             reason: string;
         };
+        /** RelativeCreate */
+        RelativeCreate: {
+            name: string;
+            relation: string;
+        };
         /** ReminderInfo */
         ReminderInfo: {
             due_on: string;
@@ -895,6 +1061,22 @@ export interface components {
         Requirements: {
             materials: components["schemas"]["MaterialNeed"][];
             notice: string;
+        };
+        /** ReviewCreate */
+        ReviewCreate: {
+            contact_name: string;
+            contact_phone: string;
+            /** @enum {string} */
+            purpose: "party" | "military" | "employment" | "abroad";
+            unit: components["schemas"]["UnitRef"];
+        };
+        /** ReviewReply */
+        ReviewReply: {
+            access_code: string;
+            expires_on: string;
+            opened: boolean;
+            share_url: string;
+            unit_name: string;
         };
         /** TimelineEntry */
         TimelineEntry: {
@@ -952,6 +1134,31 @@ export interface components {
         UnitApplicationList: {
             items: components["schemas"]["UnitApplication"][];
         };
+        /** UnitCertificateApplication */
+        UnitCertificateApplication: {
+            /**
+             * @default electronic
+             * @enum {string}
+             */
+            delivery: "electronic" | "post" | "pickup";
+            id_number: string;
+            /**
+             * @default 01
+             * @constant
+             */
+            id_type: "01";
+            /** @enum {string} */
+            kind: "archive_certificate" | "experience_certificate" | "kinship_certificate" | "no_criminal_record" | "political_review";
+            letter_document_id: string;
+            name: string;
+            phone: string;
+            post_address?: components["schemas"]["PostAddress"] | null;
+            /** @default  */
+            purpose: string;
+            relative?: components["schemas"]["RelativeCreate"] | null;
+            review?: components["schemas"]["ReviewCreate"] | null;
+            review_letter_document_id?: string | null;
+        };
         /** UnitRef */
         UnitRef: {
             name: string;
@@ -1003,6 +1210,86 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    verifyCertificatePageUpper: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    checkHolderIdUpper: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
                     };
                 };
             };
@@ -1131,7 +1418,7 @@ export interface operations {
     getRequirements: {
         parameters: {
             query: {
-                kind: "archive_certificate" | "archive_transfer";
+                kind: "archive_certificate" | "experience_certificate" | "kinship_certificate" | "no_criminal_record" | "political_review" | "archive_transfer";
                 target_nature?: "1" | "2" | null;
                 unit_name?: string | null;
                 unit_uscc?: string | null;
@@ -1571,6 +1858,70 @@ export interface operations {
             };
             /** @description 错误 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reissueCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationDetail"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description 错误 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2152,6 +2503,77 @@ export interface operations {
             };
         };
     };
+    applyForEmployee: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnitCertificateApplication"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitApplication"];
+                };
+            };
+            /** @description 错误 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 错误 */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listUnitRequests: {
         parameters: {
             query?: never;
@@ -2520,6 +2942,86 @@ export interface operations {
             };
         };
     };
+    reviewSharePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                share_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    reviewShareOpen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                share_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     SchemaHandler: {
         parameters: {
             query?: never;
@@ -2597,6 +3099,26 @@ export interface operations {
             };
         };
     };
+    statusList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vc+jwt": string;
+                };
+            };
+        };
+    };
     verifyCertificatePage: {
         parameters: {
             query?: never;
@@ -2607,6 +3129,127 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    checkHolderId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    verifyStart: {
+        parameters: {
+            query?: {
+                code?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    verifyPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    files?: string[];
+                };
+            };
+        };
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
