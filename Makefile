@@ -28,7 +28,7 @@ web: web/node_modules/.package-lock.json
 	cd web && npm run build
 
 openapi: python-deps
-	$(BIN)/python -m bff openapi > web/openapi.json
+	$(BIN)/python -m bff openapi > web/openapi.json.tmp && mv web/openapi.json.tmp web/openapi.json
 	cd web && npm run gen:api
 
 lint: python-deps
@@ -41,3 +41,8 @@ typecheck: python-deps
 
 pytest: python-deps
 	$(BIN)/python -m pytest
+
+# Issue 7's benchmarks (certificate render + sign; verify endpoint vs hello-world); not part of `test`.
+.PHONY: bench
+bench: python-deps
+	$(BIN)/python -m bench

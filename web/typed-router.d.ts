@@ -59,13 +59,6 @@ declare module 'vue-router/auto-routes' {
       { id: ParamValue<false> },
       | never
     >,
-    '/apply/archive-certificate': RouteRecordInfo<
-      '/apply/archive-certificate',
-      '/apply/archive-certificate',
-      Record<never, never>,
-      Record<never, never>,
-      | never
-    >,
     '/apply/archive-transfer': RouteRecordInfo<
       '/apply/archive-transfer',
       '/apply/archive-transfer',
@@ -73,9 +66,30 @@ declare module 'vue-router/auto-routes' {
       Record<never, never>,
       | never
     >,
+    '/apply/certificate': RouteRecordInfo<
+      '/apply/certificate',
+      '/apply/certificate',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
+    '/apply/political-review': RouteRecordInfo<
+      '/apply/political-review',
+      '/apply/political-review',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
     '/unit/': RouteRecordInfo<
       '/unit/',
       '/unit',
+      Record<never, never>,
+      Record<never, never>,
+      | never
+    >,
+    '/unit/apply': RouteRecordInfo<
+      '/unit/apply',
+      '/unit/apply',
       Record<never, never>,
       Record<never, never>,
       | never
@@ -131,21 +145,33 @@ declare module 'vue-router/auto-routes' {
       views:
         | never
     }
-    'src/pages/apply/archive-certificate.vue': {
-      routes:
-        | '/apply/archive-certificate'
-      views:
-        | never
-    }
     'src/pages/apply/archive-transfer.vue': {
       routes:
         | '/apply/archive-transfer'
       views:
         | never
     }
+    'src/pages/apply/certificate.vue': {
+      routes:
+        | '/apply/certificate'
+      views:
+        | never
+    }
+    'src/pages/apply/political-review.vue': {
+      routes:
+        | '/apply/political-review'
+      views:
+        | never
+    }
     'src/pages/unit/index.vue': {
       routes:
         | '/unit/'
+      views:
+        | never
+    }
+    'src/pages/unit/apply.vue': {
+      routes:
+        | '/unit/apply'
       views:
         | never
     }

@@ -7,7 +7,8 @@ import { VantResolver } from '@vant/auto-import-resolver'
 import { VitePWA } from 'vite-plugin-pwa'
 
 // The BFF serves these paths itself; the dev server forwards them and the service worker never touches them.
-const BFF_PATHS = ['/api', '/auth', '/v', '/.well-known', '/healthz', '/schema']
+// served by the BFF, never by the app shell: the verification pages (the QR's /V/ too), the 政审 share link
+const BFF_PATHS = ['/api', '/auth', '/v', '/V', '/verify', '/status', '/s', '/.well-known', '/healthz', '/schema']
 const BFF = process.env.BFF_URL ?? 'http://127.0.0.1:8000'
 
 // Vant's icon font is a web font (an inline data: URL with a CDN fallback): the portal's CSP blocks it and the

@@ -150,7 +150,7 @@ def _id_check(view: VerificationView) -> str:
     )
 
 
-def _document(title: str, body: str, footer: str, site_name: str) -> str:
+def _document(title: str, body: str, footer: str, site_name: str, section: str = "电子证明核验") -> str:
     return (
         "<!doctype html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -159,9 +159,9 @@ def _document(title: str, body: str, footer: str, site_name: str) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="format-detection" content="telephone=no">\n'
         '<meta name="color-scheme" content="light">\n'
-        f"<title>{escape(title)} - 电子证明核验 - {escape(site_name)}</title>\n"
+        f"<title>{escape(title)} - {escape(section)} - {escape(site_name)}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<div class="wrap"><div class="site">{escape(site_name)} · 电子证明核验</div>\n'
+        f'<div class="wrap"><div class="site">{escape(site_name)} · {escape(section)}</div>\n'
         f"<main>{body}</main>\n"
         f"<footer>{escape(footer)}</footer>"
         "</div>\n</body>\n</html>\n"
@@ -222,4 +222,4 @@ def render_share_page(*, unit_name: str | None, action: str, message: str | None
         '<input type="text" id="access_code" name="access_code" autocomplete="off" maxlength="16" required>'
         '<button type="submit">下载</button></form></section>'
     )
-    return _document("政审回复函", body, f"本页由{site_name}生成。", site_name)
+    return _document("政审回复函", body, f"本页由{site_name}生成。", site_name, section="政审材料")
