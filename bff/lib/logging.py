@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import secrets
 import time
 from typing import Any
@@ -13,6 +14,14 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+# paths whose second part is a credential (a certificate's token, a share link): logged without it
+_SECRET_PATHS = re.compile(r"^/(v|V|s)/[^/]+")
+
+
+def _loggable(path: str) -> str:
+    return _SECRET_PATHS.sub(lambda m: f"/{m.group(1)}/{{secret}}", path)
 
 
 class JsonFormatter(logging.Formatter):
@@ -69,9 +78,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
-            path = scope.get("path", "")
-            if path.startswith("/v/"):
-                path = "/v/{token}"
+            path = _loggable(scope.get("path", ""))
             access_log.info(
                 "%s %s %s", scope.get("method"), path, status,
                 extra={"http": {"method": scope.get("method"), "path": path, "status": status,

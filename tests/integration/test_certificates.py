@@ -90,6 +90,8 @@ def test_each_kind_is_issued_signed_and_verified_from_its_qr(stack: Stack, tmp_p
     assert "不一致" in wrong.text and "110105199805120039" not in wrong.text
     answers = [httpx.post(check, data={"id_number": "11010519980512001X"}, timeout=10).status_code for _ in range(4)]
     assert answers[-1] == 429
+    logs = stack.log("bff")
+    assert url.rsplit("/", 1)[1] not in logs and "110105199805120039" not in logs  # tokens and typed IDs unlogged
 
 
 def test_reissue_supersedes_and_revocation_reaches_online_and_offline_verifiers(stack: Stack,
@@ -165,6 +167,8 @@ def test_the_review_reply_goes_to_the_reviewing_unit_not_to_the_person(stack: St
     text = PdfReader(io.BytesIO(opened.content)).pages[0].extract_text()
     assert REVIEW["unit"]["name"] in text and "入党" in text
     assert wait_until(lambda: detail(stack, lina, app_id)["review_reply"]["opened"])
+    logs = stack.log("bff")
+    assert share.rsplit("/", 1)[1] not in logs and reply["access_code"] not in logs
 
 
 def test_hr_applies_for_an_employee_whose_archive_the_unit_holds(stack: Stack) -> None:
