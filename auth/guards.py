@@ -13,11 +13,16 @@ from auth.sessions import Principal, SessionData, SessionManager
 PUBLIC = {"public": True}
 
 
+async def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionData | None:
+    """The session the request's cookie names, if any (a public route may still want to know who asks)."""
+    sessions: SessionManager = connection.app.state.sessions
+    return await sessions.load(connection.cookies.get(sessions.settings.cookie_name))
+
+
 async def require_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get("public"):
         return
-    sessions: SessionManager = connection.app.state.sessions
-    data = await sessions.load(connection.cookies.get(sessions.settings.cookie_name))
+    data = await session_of(connection)
     if data is None:
         raise NotAuthorizedException()
     connection.state.session = data

@@ -55,13 +55,13 @@ from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
 from bff.lib.holders import holder_of
 from bff.lib.masking import mask_name, mask_phone
+from bff.lib.shortcodes import short_code
 from bff.lib.workdays import WorkingCalendar
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialUnavailable
 from bff.provincial.leases import lease_outbox
 from bff.provincial.schemas import Agency, Archive
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 OUTAGE_NOTICE = "省级系统暂时无法连接，恢复后将自动转送"
 PENDING_NOTICE = "正在转送至省级系统"
 DEAD_NOTICE = "转送遇到问题，工作人员正在处理，无需重复申请"
@@ -166,7 +166,7 @@ def _hash(body: ApplicationCreate) -> str:
 
 def reference_no() -> str:
     today = utcnow().astimezone(CHINA).strftime("%Y%m%d")
-    return "SQ" + today + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+    return "SQ" + today + short_code(8)
 
 
 IN_FLIGHT_SECONDS = 60
@@ -187,10 +187,10 @@ async def in_flight(store: Store, owner: str, key: str) -> AsyncIterator[None]:
 
 async def existing(db: AsyncSession, owner: str, key: str, body: ApplicationCreate) -> Application | None:
     """The application this key already made (a replay), or None; 422 if the key came with another body."""
-    return await _existing(db, owner, key, _hash(body))
+    return await replayed(db, owner, key, _hash(body))
 
 
-async def _existing(db: AsyncSession, owner: str, key: str, request_hash: str) -> Application | None:
+async def replayed(db: AsyncSession, owner: str, key: str, request_hash: str) -> Application | None:
     found = await db.scalar(
         select(Application).where(Application.owner_sub == owner, Application.idempotency_key == key)
     )
@@ -204,7 +204,7 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
     """Writes the application, its first events, its material and (when complete) its outbox row in one
     transaction. A transfer needs the archive (where it is now) and the receiving agency from the directory."""
     request_hash = _hash(body)
-    found = await _existing(db, principal.sub, key, request_hash)
+    found = await replayed(db, principal.sub, key, request_hash)
     if found is not None:
         return Submitted(found, created=False)
     transfer = None
@@ -244,7 +244,7 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
         await db.commit()
     except IntegrityError:
         await db.rollback()
-        found = await _existing(db, principal.sub, key, request_hash)
+        found = await replayed(db, principal.sub, key, request_hash)
         if found is None:
             raise
         return Submitted(found, created=False)

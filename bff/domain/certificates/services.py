@@ -33,12 +33,12 @@ from bff.lib.clock import parse_yyyymmdd, today_in_china, utcnow
 from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
 from bff.lib.masking import mask_id_number, mask_name
+from bff.lib.shortcodes import short_code
 from bff.provincial.schemas import CertificateResult, Holder
 from bff.settings import SigningSettings
 
 log = logging.getLogger("bff.certificates")
 SHARE_LIFETIME = dt.timedelta(days=30)
-ACCESS_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 @dataclass
@@ -178,7 +178,7 @@ async def issue(db: AsyncSession, issuer: Issuer, application: Application, resu
 
 
 def access_code() -> str:
-    return "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(8))
+    return short_code(8)
 
 
 async def revoke(db: AsyncSession, application: Application, reason: str | None) -> None:

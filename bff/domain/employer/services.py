@@ -18,7 +18,6 @@ from bff.db.models import Application, Document, LetterRequest, StatusEvent
 from bff.domain.applications import services as applications
 from bff.domain.applications.progress import status_label
 from bff.domain.applications.schemas import KIND_NAMES, ApplicationCreate
-from bff.domain.applications.services import reference_no
 from bff.domain.employer.schemas import NewHireTransfer, UnitApplication, UnitCertificateApplication, UnitRequest
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import REQUEST_STATE_LABELS, ROLE_NAMES
@@ -148,11 +147,8 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
     """A transfer into the unit's collective storage; it waits for the hire to confirm it in their own portal."""
     uscc = unit_of(principal)
     request_hash = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
-    found = await db.scalar(select(Application).where(Application.owner_sub == principal.sub,
-                                                      Application.idempotency_key == key))
+    found = await applications.replayed(db, principal.sub, key, request_hash)
     if found is not None:
-        if found.request_hash != request_hash:
-            raise ApiError(422, "idempotency_mismatch", "同一申请已提交过不同的内容，请刷新页面后重新填写")
         return found, False
     document = await uploads.usable(db, principal, body.document_id, "unit_letter")
     now = utcnow()
@@ -160,7 +156,7 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
     transfer = {"target_agency_code": agency.code, "target_agency_name": agency.name,
                 "target_region_code": agency.region_code, "target_nature": "1", "unit": unit, "initiated_by": "unit"}
     app = Application(
-        id=uuid.uuid4(), reference_no=reference_no(), owner_sub=principal.sub, idempotency_key=key,
+        id=uuid.uuid4(), reference_no=applications.reference_no(), owner_sub=principal.sub, idempotency_key=key,
         request_hash=request_hash, kind="archive_transfer", status="awaiting_confirmation",
         holder_key=holder_key(body.id_type, body.id_number), initiated_by="unit", unit_uscc=uscc,
         details={"purpose": "", "phone": "", "delivery": "electronic", "transfer": transfer,
@@ -201,11 +197,8 @@ async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Prin
     archive); it goes straight to the provincial system and appears in the employee's own list."""
     uscc = unit_of(principal)
     request_hash = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
-    found = await db.scalar(select(Application).where(Application.owner_sub == principal.sub,
-                                                      Application.idempotency_key == key))
+    found = await applications.replayed(db, principal.sub, key, request_hash)
     if found is not None:
-        if found.request_hash != request_hash:
-            raise ApiError(422, "idempotency_mismatch", "同一申请已提交过不同的内容，请刷新页面后重新填写")
         return found, False
     if archive is None:
         raise ApiError(422, "validation_error", "没有查到该员工的存档信息，请核对证件号码",
@@ -221,7 +214,7 @@ async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Prin
     review = msgspec.to_builtins(fields.review) if fields.review else None
     now = utcnow()
     app = Application(
-        id=uuid.uuid4(), reference_no=reference_no(), owner_sub=principal.sub, idempotency_key=key,
+        id=uuid.uuid4(), reference_no=applications.reference_no(), owner_sub=principal.sub, idempotency_key=key,
         request_hash=request_hash, kind=body.kind, status="submitted", holder_key=holder_key(body.id_type,
                                                                                                body.id_number),
         initiated_by="unit", unit_uscc=uscc, agency_code=archive.agency.code, agency_name=archive.agency.name,

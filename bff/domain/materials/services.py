@@ -3,7 +3,6 @@ and when the application is complete enough to go to the provincial system."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,10 +31,10 @@ from bff.lib import validation
 from bff.lib.clock import iso_china
 from bff.lib.errors import ApiError, FieldError
 from bff.lib.files import FileStore
+from bff.lib.shortcodes import short_code
 from bff.provincial.schemas import Archive
 
 REQUEST_LIFETIME = timedelta(days=7)
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 WAITING = ("awaiting_unit", "awaiting_material", "awaiting_confirmation")
 Need = dict[str, Any]  # {"material", "role", "unit": {"name", "uscc"} | None}, kept in Application.details
 
@@ -117,7 +116,7 @@ def check_choices(needs: list[Need], choices: list[MaterialChoice], *, complete:
 
 
 def _code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return short_code(8)
 
 
 async def event(db: AsyncSession, app: Application, status: str, note: str | None, now: datetime,

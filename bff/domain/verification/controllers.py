@@ -15,10 +15,10 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.types.internal_types import PathParameterDefinition
-from sqlalchemy import or_, select
 
-from auth.guards import PUBLIC
-from bff.db.models import Application, Certificate, ReviewShare
+from auth.guards import PUBLIC, session_of
+from bff.db.models import Certificate
+from bff.domain.certificates import shares
 from bff.domain.certificates.pdfcheck import check_pdf
 from bff.domain.verification import services
 from bff.domain.verification.page import (
@@ -30,7 +30,6 @@ from bff.domain.verification.page import (
 from bff.domain.verification.statuslist import signed_status_list
 from bff.lib.clock import utcnow
 from bff.lib.deps import Db
-from bff.lib.holders import holder_of
 from bff.lib.ratelimit import RateLimiter
 
 log = logging.getLogger("bff.verification")
@@ -44,7 +43,8 @@ PAGE_HEADERS = {
 # (limit, window seconds) per client address, and per certificate or share where it applies
 LIMITS = {"code": (30, 600), "id_ip": (20, 3600), "id_cert": (5, 600), "pdf": (10, 600),
           "share_ip": (20, 3600), "share": (5, 3600)}
-STATUS_LIST_TTL = dt.timedelta(minutes=10)
+STATUS_LIST_VALIDITY = dt.timedelta(hours=1)  # how long an offline verifier may rely on a downloaded list
+STATUS_LIST_CACHE = dt.timedelta(seconds=30)  # how soon a revocation shows in it
 
 
 def _operation_id(name: str) -> Callable[[Any, Any, list[str | PathParameterDefinition]], str]:
@@ -67,6 +67,9 @@ async def _allowed(request: Request[Any, Any, Any], name: str, key: str) -> bool
     if not allowed:
         log.warning("rate limited", extra={"event": {"limit": name}})
     return allowed
+
+
+SHARE_GONE = "链接无效或已过期，请联系申请人"
 
 
 def _limited() -> Response[str]:
@@ -153,23 +156,18 @@ class VerificationController(Controller):
         if cached is not None and cached[0] > now:
             jws = cached[1]
         else:
-            rows = await db.scalars(select(Certificate.status_index).where(
-                Certificate.status_index.is_not(None),
-                or_(Certificate.revoked_at.is_not(None), Certificate.superseded_at.is_not(None))))
-            indices = [i for i in rows if i is not None]
-            jws = signed_status_list(request.app.state.token_keys, _base(request), indices, now,
-                                     ttl=STATUS_LIST_TTL * 6)
-            request.app.state.status_list_cache = (now + dt.timedelta(seconds=30), jws)
+            jws = signed_status_list(request.app.state.token_keys, _base(request),
+                                     await services.listed_indices(db), now, ttl=STATUS_LIST_VALIDITY)
+            request.app.state.status_list_cache = (now + STATUS_LIST_CACHE, jws)
         return Response(jws, media_type="application/vc+jwt", headers={"Cache-Control": "public, max-age=30"})
 
     @get("/s/{share_id:str}", operation_id="reviewSharePage", media_type="text/html",
          summary="The 政审回复函's share link: asks for the access code")
-    async def share(self, request: Request[Any, Any, Any], db: Db, share_id: FromPath[str]) -> Response[str]:
-        found = await _share(db, share_id)
+    async def share(self, db: Db, share_id: FromPath[str]) -> Response[str]:
+        found = await shares.find(db, share_id)
         if found is None:
-            return _page(render_share_page(unit_name=None, action=f"/s/{share_id}",
-                                           message="链接无效或已过期，请联系申请人"), status=404)
-        return _page(render_share_page(unit_name=found[2], action=f"/s/{share_id}"))
+            return _page(render_share_page(unit_name=None, action=f"/s/{share_id}", message=SHARE_GONE), status=404)
+        return _page(render_share_page(unit_name=found.unit_name, action=f"/s/{share_id}"))
 
     @post("/s/{share_id:str}", operation_id="reviewShareOpen", status_code=200,
           summary="Download the 政审回复函 with its access code (rate-limited; never the person themself)")
@@ -178,28 +176,25 @@ class VerificationController(Controller):
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         action = f"/s/{share_id}"
-        found = await _share(db, share_id)
+        found = await shares.find(db, share_id)
         if found is None:
-            return _page(render_share_page(unit_name=None, action=action, message="链接无效或已过期，请联系申请人"),
-                         status=404)
-        share, certificate, unit_name = found
-        if not (await _allowed(request, "share_ip", _client(request)) and await _allowed(request, "share", share.id)):
-            return _page(render_share_page(unit_name=unit_name, action=action, message="尝试次数过多，请一小时后再试"),
-                         status=429)
-        if await _is_holder(request, db, certificate):
-            return _page(render_share_page(unit_name=unit_name, action=action,
-                                           message="政审材料只能由政审单位查看，本人不能查看"), status=403)
-        typed = "".join(str(data.get("access_code", "")).split()).upper()
-        if typed != share.access_code:
-            return _page(render_share_page(unit_name=unit_name, action=action, message="访问码不正确"), status=403)
-        now = utcnow()
-        share.opened_at = share.opened_at or now
-        share.open_count += 1
-        await db.commit()
-        log.info("review reply opened", extra={"event": {"certificate": certificate.id}})
-        pdf = await request.app.state.files.get(certificate.storage_key)
+            return _page(render_share_page(unit_name=None, action=action, message=SHARE_GONE), status=404)
+
+        def refused(message: str, status: int) -> Response[Any]:
+            return _page(render_share_page(unit_name=found.unit_name, action=action, message=message), status=status)
+
+        if not (await _allowed(request, "share_ip", _client(request))
+                and await _allowed(request, "share", found.share.id)):
+            return refused("尝试次数过多，请一小时后再试", 429)
+        if shares.is_holder(found, await session_of(request)):
+            return refused("政审材料只能由政审单位查看，本人不能查看", 403)
+        if not shares.code_matches(found, str(data.get("access_code", ""))):
+            return refused("访问码不正确", 403)
+        await shares.record_opened(db, found)
+        log.info("review reply opened", extra={"event": {"certificate": found.certificate.id}})
+        pdf = await request.app.state.files.get(found.certificate.storage_key)
         return Response(pdf, media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{certificate.certificate_no}.pdf"',
+            "Content-Disposition": f'attachment; filename="{found.certificate.certificate_no}.pdf"',
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
@@ -216,27 +211,3 @@ def _with_form(view: VerificationView, certificate: Certificate | None, token: s
 
 def _answer(view: VerificationView, answer: str) -> VerificationView:
     return replace(view, id_check=answer)  # type: ignore[arg-type]
-
-
-async def _share(db: Db, share_id: str) -> tuple[ReviewShare, Certificate, str | None] | None:
-    if len(share_id) > 64:
-        return None
-    share = await db.get(ReviewShare, share_id)
-    if share is None or share.expires_at < utcnow():
-        return None
-    certificate = await db.get(Certificate, share.certificate_id)
-    if certificate is None or certificate.revoked_at is not None or certificate.superseded_at is not None:
-        return None
-    application = await db.get(Application, certificate.application_id)
-    review = (application.details.get("review") or {}) if application else {}
-    return share, certificate, (review.get("unit") or {}).get("name")
-
-
-async def _is_holder(request: Request[Any, Any, Any], db: Db, certificate: Certificate) -> bool:
-    """Whether the request comes from the holder's own session (no one reads their own archive, SPEC §8)."""
-    sessions = request.app.state.sessions
-    data = await sessions.load(request.cookies.get(sessions.settings.cookie_name))
-    if data is None or data.principal.role != "person":
-        return False
-    application = await db.get(Application, certificate.application_id)
-    return application is not None and application.holder_key == holder_of(data.principal)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.db.models import Certificate
@@ -89,6 +89,14 @@ def id_matches(certificate: Certificate, typed: str) -> bool:
     if not certificate.salt or not certificate.id_hash:
         return False
     return holder_hash(bytes.fromhex(certificate.salt), "id", typed).hex() == certificate.id_hash
+
+
+async def listed_indices(db: AsyncSession) -> list[int]:
+    """The status-list bits to set: every revoked or superseded certificate's index."""
+    rows = await db.scalars(select(Certificate.status_index).where(
+        Certificate.status_index.is_not(None),
+        or_(Certificate.revoked_at.is_not(None), Certificate.superseded_at.is_not(None))))
+    return [i for i in rows if i is not None]
 
 
 SIGNATURE_VERDICTS = {
