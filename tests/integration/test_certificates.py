@@ -19,7 +19,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader, PdfWriter
 
+from bff.domain.certificates.render import add_qr, read_qr_url, render_certificate
+from bff.domain.certificates.signing import PdfSigner
 from bff.domain.verification.offline import verify_offline
+from tests.certificates.helpers import make_content
 from tests.support.flows import detail, hr, post, signed_in, submit, uploaded
 from tests.support.pdf import nss_db, pdfsig
 from tests.support.portal_client import same_origin
@@ -217,6 +220,23 @@ def test_an_uploaded_pdf_is_checked_for_changes(stack: Stack, tmp_path: Path) ->
     PdfWriter(clone_from=PdfReader(io.BytesIO(pdf))).write(resaved)
     assert "证明真实有效" not in verdict(resaved.getvalue())
     assert "未通过核验" in verdict(b"%PDF-1.7 not really")
+
+    # another certificate's QR pasted in: the link of a second genuine certificate pointed at the first's token
+    other = download(stack, zhangwei, issued(stack, zhangwei, submit(stack, zhangwei).json()["id"]))
+    pasted = IncrementalPdfFileWriter(io.BytesIO(other))
+    link = next(a.get_object() for a in pasted.root["/Pages"]["/Kids"][0].get_object()["/Annots"]
+                if a.get_object()["/Subtype"] == "/Link")
+    link["/A"]["/URI"] = generic.TextStringObject(read_qr_url(pdf) or "")
+    pasted.update_container(link)
+    out = io.BytesIO()
+    pasted.write(out)
+    assert "文件已被改动" in verdict(out.getvalue())
+    # other content under a genuine token, even signed with the platform's own signing key, is caught by the hash
+    forged_page = render_certificate(make_content(holder_name="李四"))
+    signer = PdfSigner(stack.base / "pki" / "signing-key.pem", stack.base / "pki" / "signing.pem",
+                       [stack.base / "pki" / "ca.pem"])
+    swapped = verdict(signer.sign(add_qr(forged_page, read_qr_url(pdf) or "")))
+    assert "文件已被改动" in swapped and "二维码记录的内容不一致" in swapped
 
     code = shown["certificate"]["certificate_no"]
     assert httpx.get(f"{stack.portal}/verify", params={"code": code}, timeout=10).status_code == 404

@@ -109,3 +109,13 @@ def test_a_withdrawal_recorded_by_both_sides_is_one_line() -> None:
     app = transfer(("submitted", date(2026, 11, 2)), ("withdrawn", date(2026, 11, 3)), ("withdrawn", date(2026, 11, 3)))
     labels = [entry.label for entry in progress.timeline(app)]
     assert labels == ["已提交", "已撤回"]
+
+
+@pytest.mark.parametrize("kind", ["experience_certificate", "kinship_certificate", "no_criminal_record",
+                                  "political_review"])
+def test_every_certificate_kind_is_due_three_working_days_after_acceptance(kind: str) -> None:
+    app = transfer(("submitted", date(2026, 11, 19)), ("accepted", date(2026, 11, 20)))  # Friday
+    app.kind = kind
+    step = progress.next_step(app, CALENDAR, today=date(2026, 11, 26))
+    assert step is not None and step.label == "存档机构出具证明"
+    assert step.due_on == "2026-11-25" and step.overdue is True  # Mon, Tue, Wed
