@@ -190,6 +190,9 @@ def test_hr_applies_for_an_employee_whose_archive_the_unit_holds(stack: Stack) -
 
     other = {**body, "name": "张伟", "id_number": "110105199805120012", "phone": "13800138000",
              "letter_document_id": uploaded(stack, yunqi, pdf_letter())}
+    stray = post(stack, yunqi, "/api/unit/applications", {**body, "review_letter_document_id": letter},
+                 **{"Idempotency-Key": str(uuid.uuid4())})
+    assert stray.status_code == 422 and stray.json()["fields"][0]["field"] == "review_letter_document_id"
     refused = post(stack, yunqi, "/api/unit/applications", other, **{"Idempotency-Key": str(uuid.uuid4())})
     assert refused.status_code == 403 and "不是由本单位委托存档" in refused.json()["message"]
 

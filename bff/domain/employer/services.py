@@ -187,6 +187,9 @@ def check_certificate(body: UnitCertificateApplication) -> tuple[UnitCertificate
     if body.kind == "political_review" and not body.review_letter_document_id:
         raise ApiError(422, "validation_error", "请上传政审单位出具的政审函",
                        [FieldError("review_letter_document_id", "请上传政审函")])
+    if body.kind != "political_review" and body.review_letter_document_id:
+        raise ApiError(422, "validation_error", "只有申请政审材料才上传政审函",
+                       [FieldError("review_letter_document_id", "不需要政审函")])
     return msgspec.structs.replace(body, name=name, id_number=number), fields
 
 
