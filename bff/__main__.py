@@ -1,13 +1,20 @@
-"""``python -m bff [serve|migrate|openapi]``."""
+"""``python -m bff <command>``: serve (default), migrate, openapi, and the operators' commands below.
+
+Each operator command lives in its own module as ``main(settings, args) -> int``; this file only dispatches."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
 import uvicorn
 
 from bff.settings import Settings
+
+# name → "module:function", each taking (settings, remaining arguments) and returning an exit code.
+OPERATOR_COMMANDS: dict[str, str] = {
+}
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +36,11 @@ def main(argv: list[str]) -> int:
         uvicorn.run("bff.app:create_app", factory=True, host=settings.server.host, port=settings.server.port,
                     proxy_headers=True, log_config=None, access_log=False)
         return 0
-    print(f"unknown command {command!r}; use serve, migrate or openapi", file=sys.stderr)
+    if command in OPERATOR_COMMANDS:
+        module, function = OPERATOR_COMMANDS[command].split(":")
+        return int(getattr(importlib.import_module(module), function)(settings, argv[1:]))
+    names = ", ".join(["serve", "migrate", "openapi", *OPERATOR_COMMANDS])
+    print(f"unknown command {command!r}; use one of: {names}", file=sys.stderr)
     return 2
 
 
