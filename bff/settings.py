@@ -266,6 +266,59 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class CryptoSettings:
+    """Encryption of personal data at rest (``bff.lib.crypto``, docs/privacy.md).
+
+    ``DATA_ENCRYPTION_KEYS``: comma-separated ``kid:base64url(32 bytes)``; the first encrypts, all decrypt (so a
+    new key goes first and the old one stays until ``python -m bff reencrypt`` has moved every row). Every instance
+    must have the same list. Without it a development key is made once in ``DATA_DIR/keys/data-encryption.key``
+    (0600) and a warning is logged.
+    """
+
+    keys: str = field(repr=False)
+    dev_key_file: Path
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> CryptoSettings:
+        return cls(keys=os.environ.get("DATA_ENCRYPTION_KEYS", "").strip(),
+                   dev_key_file=data_dir / "keys" / "data-encryption.key")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long the portal keeps what it no longer needs (``bff.domain.retention``; reasons in docs/privacy.md).
+
+    ``RETENTION_DRAFT_HOURS`` (24): uploads never attached to a submitted application.
+    ``RETENTION_ORIGINALS_DAYS`` (30): after an application was forwarded (every file received by the provincial
+    system), the files as uploaded and the forwarded copy; the cleaned copy the person sees stays.
+    ``RETENTION_FINISHED_DAYS`` (365): after an application ended, its personal fields and its material.
+    ``RETENTION_NOTIFICATIONS_DAYS`` (30): notification rows no longer pending.
+    The purge runs every ``RETENTION_INTERVAL_SECONDS`` (3600) on each instance (``RETENTION_ENABLED=0`` stops it;
+    ``python -m bff purge`` runs it by hand), ``RETENTION_BATCH`` (500) rows per transaction.
+    """
+
+    enabled: bool
+    interval_seconds: float
+    draft_hours: float
+    originals_days: float
+    finished_days: float
+    notifications_days: float
+    batch: int
+
+    @classmethod
+    def from_env(cls) -> RetentionSettings:
+        return cls(
+            enabled=_env_bool("RETENTION_ENABLED", True),
+            interval_seconds=_env_float("RETENTION_INTERVAL_SECONDS", 3600.0),
+            draft_hours=_env_float("RETENTION_DRAFT_HOURS", 24.0),
+            originals_days=_env_float("RETENTION_ORIGINALS_DAYS", 30.0),
+            finished_days=_env_float("RETENTION_FINISHED_DAYS", 365.0),
+            notifications_days=_env_float("RETENTION_NOTIFICATIONS_DAYS", 30.0),
+            batch=_env_int("RETENTION_BATCH", 500),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -277,6 +330,9 @@ class Settings:
     calendar: CalendarSettings
     signing: SigningSettings
     files: FileSettings
+    crypto: CryptoSettings
+    retention: RetentionSettings
+    security: SecuritySettings
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -292,6 +348,9 @@ class Settings:
             calendar=CalendarSettings.from_env(),
             signing=SigningSettings.from_env(server.data_dir),
             files=FileSettings.from_env(),
+            crypto=CryptoSettings.from_env(server.data_dir),
+            retention=RetentionSettings.from_env(),
+            security=SecuritySettings.from_env(),
         )
 
 
@@ -309,3 +368,47 @@ class CalendarSettings:
     def from_env(cls) -> CalendarSettings:
         shipped = Path(__file__).resolve().parent / "data" / "holidays.json"
         return cls(holidays_file=Path(_env("HOLIDAYS_FILE", str(shipped))))
+
+
+def _rate_limit_overrides() -> dict[str, tuple[int, int]]:
+    """``RATE_LIMIT_<NAME>=<count>/<seconds>`` for each limit an operator changes (names: ``bff.lib.ratelimit``)."""
+    found: dict[str, tuple[int, int]] = {}
+    for name, value in os.environ.items():
+        if not name.startswith("RATE_LIMIT_") or not value.strip():
+            continue
+        count, _, seconds = value.strip().partition("/")
+        try:
+            found[name.removeprefix("RATE_LIMIT_").lower()] = (int(count), int(seconds))
+        except ValueError:
+            raise ValueError(f"{name} must be <count>/<seconds>, e.g. 30/600; got {value!r}") from None
+    return found
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Whom to believe about the client's address, which host names are served, and rate-limit overrides.
+
+    ``TRUSTED_PROXIES`` (comma-separated IPs or CIDRs; default ``127.0.0.1,::1``, a reverse proxy on the same
+    machine): only these peers' ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed (``bff.lib.clientaddr``);
+    set it to the load balancer's addresses, or to nothing at all when clients connect directly.
+    ``ALLOWED_HOSTS`` (comma-separated, ``host`` or ``host:port``, ``*.example.cn`` for subdomains): Host headers
+    served besides the host of ``PUBLIC_BASE_URL`` and the instance's own ``BFF_HOST:BFF_PORT``; others get 400.
+    ``RATE_LIMIT_<NAME>=<count>/<seconds>`` replaces one row of the table in ``bff.lib.ratelimit``;
+    ``RATE_LIMITS_ENABLED=0`` turns every limit off (load tests and drills only; default on).
+    """
+
+    trusted_proxies: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
+    rate_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rate_limits_enabled: bool = True
+
+    @classmethod
+    def from_env(cls) -> SecuritySettings:
+        proxies = os.environ.get("TRUSTED_PROXIES")  # set but empty means: trust no proxy
+        return cls(
+            trusted_proxies=tuple(p.strip() for p in ("127.0.0.1,::1" if proxies is None else proxies).split(",")
+                                  if p.strip()),
+            allowed_hosts=tuple(h.strip().lower() for h in _env("ALLOWED_HOSTS", "").split(",") if h.strip()),
+            rate_limits=_rate_limit_overrides(),
+            rate_limits_enabled=_env_bool("RATE_LIMITS_ENABLED", True),
+        )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -21,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from bff.lib.crypto import EncryptedJSON, EncryptedText
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -69,12 +72,14 @@ class Application(Base):
     agency_code: Mapped[str | None] = mapped_column(String(8))
     agency_name: Mapped[str | None] = mapped_column(String(300))
     archive_no: Mapped[str | None] = mapped_column(String(14))
-    # What the person entered and who they are: forwarded to the provincial system, never shown whole.
-    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the person entered and who they are: forwarded to the provincial system, never shown whole; encrypted.
+    details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("applications.details"))
     case_no: Mapped[str | None] = mapped_column(String(64))
     forwarded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When the retention purge removed its personal fields and material (long after it ended).
+    purged_at: Mapped[datetime | None]
 
     events: Mapped[list[StatusEvent]] = relationship(
         back_populates="application", order_by="StatusEvent.id", lazy="raise"
@@ -112,7 +117,7 @@ class DocumentFile(Base):
     file_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(8))  # pdf | image
     content_type: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(EncryptedText("document_files.name"))  # as the person named it
     size: Mapped[int] = mapped_column(Integer)
     upload_sha256: Mapped[str] = mapped_column(String(64))
     pages: Mapped[int] = mapped_column(Integer)
@@ -152,9 +157,9 @@ class LetterRequest(Base):
     unit_uscc: Mapped[str] = mapped_column(String(18), index=True)
     unit_name: Mapped[str] = mapped_column(String(300))
     state: Mapped[str] = mapped_column(String(16))  # open | fulfilled | declined | withdrawn
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(EncryptedText("letter_requests.reason"))
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
-    decided_by: Mapped[str | None] = mapped_column(String(150))
+    decided_by: Mapped[str | None] = mapped_column(EncryptedText("letter_requests.decided_by"))  # HR's name
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -168,7 +173,7 @@ class StatusEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
     status: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText("status_events.note"))  # free text, e.g. a reason
     source: Mapped[str] = mapped_column(String(16))
     provincial_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     occurred_at: Mapped[datetime]
@@ -176,7 +181,7 @@ class StatusEvent(Base):
     # (a transfer's dispatch method and number, the letter number), as the provincial system reported them.
     actor: Mapped[str | None] = mapped_column(String(32))
     agency_code: Mapped[str | None] = mapped_column(String(8))
-    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("status_events.extra"))
 
     application: Mapped[Application] = relationship(back_populates="events", lazy="raise")
 
@@ -283,7 +288,7 @@ class Rating(Base):
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     holder_key: Mapped[str] = mapped_column(String(64), index=True)
     score: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str] = mapped_column(String(500))
+    comment: Mapped[str] = mapped_column(EncryptedText("ratings.comment"))
     created_at: Mapped[datetime]
 
 
@@ -324,3 +329,38 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One line of the audit trail (MLPS level 3): who (a keyed pseudonym, never a name or ID number), what,
+    when, the outcome, from which address and in which request.
+
+    Rows are only ever inserted (on PostgreSQL a trigger refuses UPDATE and DELETE; SQLite has the same
+    triggers). Each row carries its predecessor's hash and the SHA-256 of its own fields and that hash, so
+    ``python -m bff audit verify`` finds any row altered, removed or slipped in (``bff.domain.audit.chain``).
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # no gaps, one chain
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)  # HMAC of the subject / USCC / login
+    actor_role: Mapped[str] = mapped_column(String(16))  # person | employer | operator | system | anonymous
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(8))  # ok | denied | failed
+    client: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPurgePermit(Base):
+    """Present only inside the retention purge's own transaction: the triggers let a DELETE through only for
+    rows up to ``through_seq`` that are older than 180 days."""
+
+    __tablename__ = "audit_purge_permits"
+
+    through_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -7,7 +7,6 @@ A document is one PDF or several photos of one paper letter. Each uploaded file 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta
 import anyio.to_thread
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from auth.sessions import Principal
@@ -95,8 +94,15 @@ async def load_own(db: AsyncSession, principal: Principal, document_id: str, *, 
         query = query.with_for_update()
     found = await db.scalar(query)
     if found is None:
-        raise not_found()
+        raise await _not_found(db, document_id)
     return found
+
+
+async def _not_found(db: AsyncSession, document_id: str) -> Exception:
+    """404, naming the document when it exists but is someone else's (the audit trail records the attempt)."""
+    wanted = _parse_id(document_id)
+    elsewhere = await db.scalar(select(Document.id).where(Document.id == wanted))
+    return not_found(("document", str(wanted)) if elsewhere is not None else None)
 
 
 async def create(db: AsyncSession, principal: Principal, material: str) -> Document:
@@ -223,7 +229,7 @@ async def readable(db: AsyncSession, principal: Principal, document_id: str) -> 
         )
         if attached is not None:
             return found
-    raise not_found()
+    raise not_found(("document", str(wanted)))
 
 
 async def download(db: AsyncSession, files: FileStore, principal: Principal, document_id: str,
@@ -242,6 +248,8 @@ async def download(db: AsyncSession, files: FileStore, principal: Principal, doc
 async def usable(db: AsyncSession, principal: Principal, document_id: str, material: str) -> Document:
     """A document the principal may attach for ``material``: theirs, of that material, with at least one file."""
     document = await load_own(db, principal, document_id, lock=True)
+    if document.state == "attached" and document.forward_key is None:  # its originals passed their retention
+        raise ApiError(422, "document_expired", "这份材料已超过保存期限，请重新上传")
     if document.material != material:
         raise ApiError(422, "wrong_material", f"所选文件不是{MATERIAL_NAMES.get(material, '所需材料')}，请重新上传")
     if not document.files:
@@ -274,22 +282,27 @@ async def seal(db: AsyncSession, files: FileStore, document: Document) -> None:
     document.attached_at = utcnow()
 
 
-async def purge_stale(db: AsyncSession, files: FileStore, now: datetime | None = None) -> int:
-    """Deletes drafts never attached to a submitted application within a day; returns how many."""
-    cutoff = (now or utcnow()) - DRAFT_LIFETIME
-    stale = list(await db.scalars(
-        select(Document).options(selectinload(Document.files))
-        .where(Document.state == "draft", Document.created_at < cutoff).limit(500)
+async def purge_stale(db: AsyncSession, files: FileStore, now: datetime | None = None, *,
+                      lifetime: timedelta = DRAFT_LIFETIME, limit: int = 500) -> int:
+    """Deletes drafts never attached to a submitted application within ``lifetime`` (a day unless the retention
+    settings say otherwise), at most ``limit`` a call; returns how many. Called by the retention purge
+    (``bff.domain.retention``). Only ids and storage keys are read, and a draft being attached meanwhile is
+    locked (PostgreSQL) or no longer a draft, so it is kept."""
+    cutoff = (now or utcnow()) - lifetime
+    ids = list(await db.scalars(
+        select(Document.id).where(Document.state == "draft", Document.created_at < cutoff)
+        .limit(limit).with_for_update(skip_locked=True)
     ))
-    keys = {k for d in stale for f in d.files for k in (f.display_key, f.original_key)}
-    if stale:
-        ids = [d.id for d in stale]
-        await db.execute(delete(DocumentFile).where(DocumentFile.document_id.in_(ids)))
-        await db.execute(delete(Document).where(Document.id.in_(ids), Document.state == "draft"))
-        await db.commit()
-        await _forget(files, keys)
-        log.info("purged stale uploads", extra={"event": {"documents": len(stale)}})
-    return len(stale)
+    if not ids:
+        return 0
+    keys = {k for row in await db.execute(select(DocumentFile.display_key, DocumentFile.original_key)
+                                          .where(DocumentFile.document_id.in_(ids))) for k in row}
+    await db.execute(delete(DocumentFile).where(DocumentFile.document_id.in_(ids)))
+    await db.execute(delete(Document).where(Document.id.in_(ids), Document.state == "draft"))
+    await db.commit()
+    await _forget(files, keys)
+    log.info("purged stale uploads", extra={"event": {"documents": len(ids)}})
+    return len(ids)
 
 
 async def readable_or_none(db: AsyncSession, principal: Principal, document_id: str) -> Document | None:
@@ -297,15 +310,3 @@ async def readable_or_none(db: AsyncSession, principal: Principal, document_id: 
         return await readable(db, principal, document_id)
     except ApiError:
         return None
-
-
-async def purge_forever(db_sessions: async_sessionmaker[AsyncSession], files: FileStore,
-                        interval: float = 3600.0) -> None:
-    """The background janitor: drafts older than a day are deleted, hourly."""
-    while True:
-        try:
-            async with db_sessions() as db:
-                await purge_stale(db, files)
-        except Exception:
-            log.exception("purging stale uploads failed")
-        await asyncio.sleep(interval)
