@@ -9,6 +9,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from auth.sessions import Principal, SessionData, SessionManager
+from bff.domain import audit
 
 PUBLIC = {"public": True}
 
@@ -21,8 +22,10 @@ async def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> SessionD
 
 async def require_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get("public"):
+        audit.bind(connection, None)
         return
     data = await session_of(connection)
+    audit.bind(connection, data.principal if data is not None else None)  # who, in this request's audit rows
     if data is None:
         raise NotAuthorizedException()
     connection.state.session = data

@@ -135,7 +135,10 @@ class OidcClient:
             raise OidcError("nonce mismatch")
         return claims
 
-    async def end_session_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
+    async def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
+        """RP-initiated logout by ``client_id``, without ``id_token_hint``: the ID token carries the person's
+        证件号码 and mobile, and this URL passes through the browser (its history, the provider's access log).
+        The provider ends its session by its own cookie."""
         try:
             meta = await self.metadata()
         except OidcError:
@@ -144,6 +147,4 @@ class OidcClient:
         if not endpoint:
             return None
         params = {"post_logout_redirect_uri": post_logout_redirect_uri, "client_id": self.settings.client_id}
-        if id_token:
-            params["id_token_hint"] = id_token
         return f"{endpoint}?{urlencode(params)}"

@@ -11,6 +11,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger("bff.errors")
 
@@ -35,6 +38,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.fields = fields
+        self.someone_elses: tuple[str, str] | None = None  # (type, id) of a record that exists but is not theirs
 
 
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -42,8 +46,11 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {s: ResponseSpec(data_container=ErrorBody, description="错误", generate_examples=False) for s in statuses}
 
 
-def not_found() -> ApiError:
-    return ApiError(404, "not_found", "未找到相关内容")
+def not_found(someone_elses: tuple[str, str] | None = None) -> ApiError:
+    """404; ``someone_elses`` names a record that exists but belongs to another (an audited denial)."""
+    error = ApiError(404, "not_found", "未找到相关内容")
+    error.someone_elses = someone_elses
+    return error
 
 
 _GENERIC = {
@@ -66,7 +73,10 @@ def _validation_body(exc: ValidationException) -> ErrorBody:
     text = " ".join([detail, *[str(e.get("message", "")) for e in extra if isinstance(e, dict)]])
     unknown = _UNKNOWN_FIELD.search(text)
     if unknown:
-        name = unknown.group(1)
+        # named with the object holding it (the error's key, or `data` for the body itself): `materials[0].state`
+        inside = next((str(e.get("key") or "") for e in extra if isinstance(e, dict)
+                       and _UNKNOWN_FIELD.search(str(e.get("message", "")))), "")
+        name = f"{inside}.{unknown.group(1)}" if inside not in ("", "data") else unknown.group(1)
         return ErrorBody("bad_request", f"请求中含有无法识别的字段：{name}", [FieldError(name, "无法识别的字段")])
     where = _AT_PATH.search(text)
     if where and where.group(1):
@@ -84,11 +94,25 @@ def _json(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -
                     media_type="application/json")
 
 
-def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
-    return _json(exc.status, ErrorBody(exc.code, exc.message, exc.fields))
+# answers that are refusals: each leaves a row in the audit trail (bff.domain.audit)
+AUDITED_DENIALS = {401, 403, 429}
 
 
-def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _audited(request: Request[Any, Any, Any], response: Response[Any], status: int, code: str,
+             someone_elses: tuple[str, str] | None = None) -> Response[Any]:
+    if status in AUDITED_DENIALS or someone_elses is not None:
+        from bff.domain.audit import denial_task  # imported late: the audit trail needs the database layer
+
+        response.background = denial_task(request, status, code, someone_elses)
+    return response
+
+
+def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return _audited(request, _json(exc.status, ErrorBody(exc.code, exc.message, exc.fields)), exc.status, exc.code,
+                    exc.someone_elses)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, ValidationException):
         return _json(400, _validation_body(exc))
     status = exc.status_code
@@ -97,7 +121,7 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
         code, message = _GENERIC[401]
     if isinstance(exc, NotFoundException):
         code, message = _GENERIC[404]
-    return _json(status, ErrorBody(code, message), dict(exc.headers or {}))
+    return _audited(request, _json(status, ErrorBody(code, message), dict(exc.headers or {})), status, code)
 
 
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -105,8 +129,29 @@ def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, ErrorBody("internal_error", "系统繁忙，请稍后再试"))
 
 
+UNAVAILABLE = ErrorBody("unavailable", "系统暂时无法处理，本次操作未完成，请稍后重试")
+
+
+def handle_store_down(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Redis unreachable: sessions cannot be read, so signed-in routes fail closed with "try again"."""
+    log.warning("store unavailable: %s", type(exc).__name__)
+    return _json(503, UNAVAILABLE, {"Retry-After": "5"})
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A lost or refused database connection (a restart, a failover) is "try again", not a crash: the request's
+    transaction was rolled back, so nothing half-written remains, and a retry with the same key is safe."""
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return _json(503, UNAVAILABLE, {"Retry-After": "5"})
+    return handle_unexpected(request, exc)
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
+    DBAPIError: handle_database_error,
+    RedisConnectionError: handle_store_down,
+    RedisTimeoutError: handle_store_down,
     Exception: handle_unexpected,
 }

@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from auth.guards import current_principal, require_person
 from bff.db.models import Application
+from bff.domain import audit
 from bff.domain.agencies import agency_by_code, known_agencies
 from bff.domain.applications import services, transfers
 from bff.domain.applications.schemas import (
@@ -26,6 +27,7 @@ from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import MaterialsUpdate, Requirements, UnitRef
 from bff.lib.deps import Db
 from bff.lib.errors import ApiError, error_responses
+from bff.lib.ratelimit import rate_limit
 from bff.provincial.client import ProvincialApi
 from bff.provincial.schemas import Archive
 
@@ -59,7 +61,7 @@ class ApplicationController(Controller):
     guards = [require_person]
 
     @post("/", operation_id="submitApplication", summary="Submit an application (idempotent by Idempotency-Key)",
-          responses=error_responses(400, 409, 422))
+          guards=[rate_limit("submit", "submit_address")], responses=error_responses(400, 409, 422, 429))
     async def submit(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[ApplicationCreate],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
@@ -95,7 +97,7 @@ class ApplicationController(Controller):
 
     @get("/requirements", operation_id="getRequirements",
          summary="The material an application of this kind needs, all at once (一次性告知)",
-         responses=error_responses(404, 503))
+         responses=error_responses(404, 422, 503))
     async def requirements(
         self, request: Request[Any, Any, Any], kind: FromQuery[ApplicationKind],
         target_nature: FromQuery[TargetNature | None] = None,
@@ -131,6 +133,7 @@ class ApplicationController(Controller):
     @get("/{application_id:str}", operation_id="getApplication", summary="One application with its timeline")
     async def detail(self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str]) -> ApplicationDetail:
         application = await services.get_for(db, current_principal(request), application_id)
+        await audit.record_request(request, audit.Entry("application.view", "ok", "application", str(application.id)))
         return await _detail(request, db, application)
 
     @post("/{application_id:str}/materials", operation_id="addApplicationMaterials", status_code=200,
@@ -211,6 +214,8 @@ class ApplicationController(Controller):
     ) -> Response[bytes]:
         application = await services.get_for(db, current_principal(request), application_id)
         pdf, certificate_no = await certificate_pdf_for(db, request.app.state.files, application)
+        await audit.record_request(request, audit.Entry("certificate.download", "ok", "certificate", certificate_no,
+                                                        {"application": str(application.id)}))
         return Response(pdf, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{certificate_no}.pdf"',
             "Cache-Control": "no-store",

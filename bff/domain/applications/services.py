@@ -29,6 +29,7 @@ from bff.db.models import (
     Reminder,
     StatusEvent,
 )
+from bff.domain import audit
 from bff.domain.applications import progress, transfers
 from bff.domain.applications.schemas import (
     CERTIFICATE_KINDS,
@@ -240,6 +241,8 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
     await db.flush()
     await materials.apply_choices(db, files, application, principal, choices, now)
     await materials.settle(db, application, now)
+    await audit.record_in(db, audit.Entry("application.submit", "ok", "application", str(application.id),
+                                          {"kind": body.kind, "status": application.status}))
     try:
         await db.commit()
     except IntegrityError:
@@ -283,6 +286,8 @@ async def confirm(db: AsyncSession, files: FileStore, principal: Principal, app:
     await materials.event(db, app, "confirmed", None, now)
     await materials.apply_choices(db, files, app, principal, checked, now)
     await materials.settle(db, app, now)
+    await audit.record_in(db, audit.Entry("application.confirm", "ok", "application", str(app.id),
+                                          {"status": app.status}))
     await db.commit()
 
 
@@ -334,6 +339,7 @@ async def withdraw(db: AsyncSession, provincial: ProvincialApi, app: Application
         request.state, request.decided_at = "withdrawn", now
     app.status, app.updated_at = "withdrawn", now
     await materials.event(db, app, "withdrawn", None, now, actor="applicant")
+    await audit.record_in(db, audit.Entry("application.withdraw", "ok", "application", str(app.id)))
     await db.commit()
 
 
@@ -355,6 +361,8 @@ async def reissue(db: AsyncSession, provincial: ProvincialApi, issuer: certifica
     app.updated_at = now
     await materials.event(db, app, "certificate_reissued", f"原证明 {current.certificate_no} 已作废", now,
                           actor="applicant")
+    await audit.record_in(db, audit.Entry("certificate.reissue", "ok", "application", str(app.id),
+                                          {"superseded": current.certificate_no}))
     await db.commit()
 
 
@@ -394,7 +402,8 @@ async def get_for(db: AsyncSession, principal: Principal, application_id: str) -
         .execution_options(populate_existing=True)
     )
     if found is None:
-        raise not_found()
+        elsewhere = await db.scalar(select(Application.id).where(Application.id == wanted))
+        raise not_found(("application", str(wanted)) if elsewhere is not None else None)
     return found
 
 

@@ -3,6 +3,7 @@ downloads the letter; the holder themself never can (no one reads their own arch
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -10,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.sessions import SessionData
 from bff.db.models import Application, Certificate, ReviewShare
+from bff.domain import audit
 from bff.lib.clock import utcnow
 from bff.lib.holders import holder_of
+
+LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe(16) makes 22 of these
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class OpenShare:
 
 async def find(db: AsyncSession, share_id: str) -> OpenShare | None:
     """The share behind a link, while it is valid: not expired, its letter neither revoked nor superseded."""
-    if len(share_id) > 64:
+    if not LINK_ID.fullmatch(share_id):  # not a link this portal made (a NUL byte would even upset PostgreSQL)
         return None
     share = await db.get(ReviewShare, share_id)
     if share is None or share.expires_at < utcnow():
@@ -54,4 +58,6 @@ def code_matches(found: OpenShare, typed: str) -> bool:
 async def record_opened(db: AsyncSession, found: OpenShare) -> None:
     found.share.opened_at = found.share.opened_at or utcnow()
     found.share.open_count += 1
+    await audit.record_in(db, audit.Entry("share.open", "ok", "certificate", found.certificate.id,
+                                          {"application": str(found.application.id)}))
     await db.commit()

@@ -6,6 +6,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from auth.guards import current_principal, require_employer
+from bff.domain import audit
 from bff.domain.agencies import agency_by_code
 from bff.domain.applications.services import check_key
 from bff.domain.employer import services
@@ -22,6 +23,7 @@ from bff.domain.employer.schemas import (
 from bff.domain.events import publish_application_change, publish_unit_change
 from bff.lib.deps import Db
 from bff.lib.errors import ApiError, FieldError, error_responses
+from bff.lib.ratelimit import rate_limit
 from bff.provincial.client import ProvincialUnavailable
 
 
@@ -44,12 +46,16 @@ class UnitController(Controller):
 
     @get("/requests", operation_id="listUnitRequests", summary="Letter requests naming the unit")
     async def requests(self, request: Request[Any, Any, Any], db: Db) -> UnitRequestList:
-        return UnitRequestList(items=await services.list_requests(db, current_principal(request)))
+        items = await services.list_requests(db, current_principal(request))
+        await audit.record_request(request, audit.Entry("unit.requests.list", "ok", detail={"count": len(items)}))
+        return UnitRequestList(items=items)
 
     @get("/requests/{code:str}", operation_id="getUnitRequest", summary="One request, by its short code",
          responses=error_responses(404))
     async def one(self, request: Request[Any, Any, Any], db: Db, code: FromPath[str]) -> UnitRequest:
-        return await services.get_request(db, current_principal(request), code)
+        found = await services.get_request(db, current_principal(request), code)
+        await audit.record_request(request, audit.Entry("unit.request.view", "ok", "letter_request", found.code))
+        return found
 
     @post("/requests/fulfil", operation_id="fulfilUnitRequests", status_code=200,
           summary="Upload one letter for one or several requests", responses=error_responses(400, 404, 409, 422))
@@ -72,7 +78,7 @@ class UnitController(Controller):
 
     @post("/transfers", operation_id="startUnitTransfer",
           summary="Start a transfer into the unit's collective storage for a new hire (they confirm it)",
-          responses=error_responses(400, 409, 422, 503))
+          guards=[rate_limit("submit_unit", "submit_address")], responses=error_responses(400, 409, 422, 429, 503))
     async def start_transfer(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[NewHireTransfer],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
@@ -91,7 +97,8 @@ class UnitController(Controller):
 
     @post("/applications", operation_id="applyForEmployee",
           summary="Apply for an employee's certificate or 政审材料 (archive held by the unit, 单位委托)",
-          responses=error_responses(400, 403, 409, 422, 503))
+          guards=[rate_limit("submit_unit", "submit_address")],
+          responses=error_responses(400, 403, 409, 422, 429, 503))
     async def apply_for_employee(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[UnitCertificateApplication],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
@@ -111,4 +118,7 @@ class UnitController(Controller):
 
     @get("/applications", operation_id="listUnitApplications", summary="Applications the unit started")
     async def applications(self, request: Request[Any, Any, Any], db: Db) -> UnitApplicationList:
-        return UnitApplicationList(items=await services.list_applications(db, current_principal(request)))
+        items = await services.list_applications(db, current_principal(request))
+        await audit.record_request(request, audit.Entry("unit.applications.list", "ok",
+                                                        detail={"count": len(items)}))
+        return UnitApplicationList(items=items)

@@ -5,6 +5,7 @@ nothing that does not name it."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.sessions import Principal
 from bff.db.models import Application, Document, LetterRequest, StatusEvent
+from bff.domain import audit
 from bff.domain.applications import services as applications
 from bff.domain.applications.progress import status_label
 from bff.domain.applications.schemas import KIND_NAMES, ApplicationCreate
@@ -29,7 +31,10 @@ from bff.lib.errors import ApiError, FieldError, not_found
 from bff.lib.files import FileStore
 from bff.lib.holders import holder_key
 from bff.lib.masking import mask_id_number
+from bff.lib.shortcodes import ALPHABET
 from bff.provincial.schemas import Agency, Archive
+
+REQUEST_CODE = re.compile(f"[{ALPHABET}]{{8}}")  # materials' short codes
 
 
 def unit_of(principal: Principal) -> str:
@@ -77,13 +82,17 @@ async def list_requests(db: AsyncSession, principal: Principal) -> list[UnitRequ
 async def _requests(db: AsyncSession, principal: Principal, codes: list[str], *,
                     lock: bool = False) -> list[tuple[LetterRequest, Application]]:
     wanted = {c.strip().upper() for c in codes}
+    if not all(REQUEST_CODE.fullmatch(c) for c in wanted):  # not a code this portal made (nor NUL for PostgreSQL)
+        raise not_found()
     query = (select(LetterRequest, Application).join(Application, Application.id == LetterRequest.application_id)
              .where(LetterRequest.code.in_(wanted), LetterRequest.unit_uscc == unit_of(principal)))
     if lock:
         query = query.with_for_update()
     rows = [(r, a) for r, a in (await db.execute(query)).tuples()]
     if len(rows) != len(wanted):
-        raise not_found()
+        missing = wanted - {r.code for r, _ in rows}
+        another = await db.scalar(select(LetterRequest.code).where(LetterRequest.code.in_(missing)).limit(1))
+        raise not_found(("letter_request", another) if another is not None else None)  # another unit's request
     return rows
 
 
@@ -114,6 +123,8 @@ async def fulfil(db: AsyncSession, files: FileStore, principal: Principal, codes
         note = f"{request.unit_name}已上传{MATERIAL_NAMES[request.material]}"
         await materials.event(db, app, "material_attached", note, now)
         await materials.settle(db, app, now)
+    await audit.record_in(db, audit.Entry("unit.letter.fulfil", "ok", "document", str(document.id), {
+        "requests": sorted(r.code for r, _ in rows), "applications": sorted(str(a.id) for _, a in rows)}))
     await db.commit()
     return [app for _, app in rows]
 
@@ -130,6 +141,8 @@ async def decline(db: AsyncSession, principal: Principal, code: str, reason: str
     request.decided_by = principal.agent_name or principal.name
     await materials.event(db, app, "letter_declined", f"{request.unit_name}：{text}", now)
     await materials.settle(db, app, now)
+    await audit.record_in(db, audit.Entry("unit.letter.decline", "ok", "letter_request", request.code,
+                                          {"application": str(app.id)}))
     await db.commit()
     return app
 
@@ -168,6 +181,7 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
     await materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
     await db.flush()
     await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
+    await audit.record_in(db, audit.Entry("unit.transfer.start", "ok", "application", str(app.id)))
     try:
         await db.commit()
     except IntegrityError:
@@ -203,13 +217,14 @@ async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Prin
     found = await applications.replayed(db, principal.sub, key, request_hash)
     if found is not None:
         return found, False
-    if archive is None:
-        raise ApiError(422, "validation_error", "没有查到该员工的存档信息，请核对证件号码",
-                       [FieldError("id_number", "没有查到存档信息")])
+    # A unit learns nothing of an archive it does not hold: no archive and another unit's (or a person's own)
+    # archive get the same answer, and the name is compared only for the unit's own employees.
+    if (archive is None or archive.nature != codes.UNIT_ENTRUSTED or archive.unit is None
+            or archive.unit.uscc != uscc):
+        raise ApiError(403, "not_unit_archive",
+                       "该员工的档案不是由本单位委托存档（或证件号码有误），单位不能代为申请；请核对证件号码，或请员工本人申请")
     if archive.name != body.name:
         raise ApiError(422, "validation_error", "姓名与证件号码登记的姓名不一致", [FieldError("name", "姓名不一致")])
-    if archive.nature != codes.UNIT_ENTRUSTED or archive.unit is None or archive.unit.uscc != uscc:
-        raise ApiError(403, "not_unit_archive", "该员工的档案不是由本单位委托存档，单位不能代为申请，请由员工本人申请")
     letter = await uploads.usable(db, principal, body.letter_document_id, "unit_letter")
     review_letter = (await uploads.usable(db, principal, body.review_letter_document_id, "review_letter")
                      if body.review_letter_document_id else None)
@@ -238,6 +253,8 @@ async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Prin
     if review_letter is not None:
         await materials.attach(db, files, app, review_letter, "review_letter", "review_unit", "unit", now)
     await materials.settle(db, app, now)
+    await audit.record_in(db, audit.Entry("unit.application.submit", "ok", "application", str(app.id),
+                                          {"kind": body.kind}))
     try:
         await db.commit()
     except IntegrityError:

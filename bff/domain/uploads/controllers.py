@@ -7,10 +7,13 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from auth.guards import current_principal
+from bff.domain import audit
 from bff.domain.uploads import services
 from bff.domain.uploads.schemas import DocumentCreate, DocumentRead
 from bff.lib.deps import Db
 from bff.lib.errors import error_responses
+from bff.lib.openapi import answered_as
+from bff.lib.ratelimit import rate_limit
 
 
 class DocumentController(Controller):
@@ -31,7 +34,8 @@ class DocumentController(Controller):
 
     @put("/{document_id:str}/files/{file_id:str}", operation_id="uploadDocumentFile",
          summary="Upload one file as the raw request body; retrying with the same file id is safe",
-         request_max_body_size=None, responses=error_responses(400, 404, 409, 413, 422))
+         request_max_body_size=None, guards=[rate_limit("upload", "upload_address")],
+         responses=error_responses(400, 404, 409, 413, 422, 429))
     async def upload(
         self, request: Request[Any, Any, Any], db: Db, document_id: FromPath[str], file_id: FromPath[str],
         name: Annotated[str, QueryParameter(max_length=300, description="the file's name on the device")] = "",
@@ -58,11 +62,14 @@ class DocumentController(Controller):
 
     @get("/{document_id:str}/files/{file_id:str}", operation_id="downloadDocumentFile",
          summary="The portal's sanitised copy of one file (always as an attachment)",
-         media_type="application/octet-stream")
+         media_type="application/octet-stream",
+         operation_class=answered_as("application/pdf", "image/jpeg", "image/png"))  # the display copy's type
     async def download(self, request: Request[Any, Any, Any], db: Db, document_id: FromPath[str],
                        file_id: FromPath[str]) -> Response[bytes]:
         data, stored = await services.download(db, request.app.state.files, current_principal(request), document_id,
                                                file_id)
+        await audit.record_request(request, audit.Entry("document.download", "ok", "document",
+                                                        str(stored.document_id)))
         return Response(data, media_type=stored.content_type, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.name)}",
             "X-Content-Type-Options": "nosniff",

@@ -18,6 +18,7 @@ from litestar.types.internal_types import PathParameterDefinition
 
 from auth.guards import PUBLIC, session_of
 from bff.db.models import Certificate
+from bff.domain import audit
 from bff.domain.certificates import shares
 from bff.domain.certificates.pdfcheck import check_pdf
 from bff.domain.verification import services
@@ -30,19 +31,17 @@ from bff.domain.verification.page import (
 from bff.domain.verification.statuslist import signed_status_list
 from bff.lib.clock import utcnow
 from bff.lib.deps import Db
-from bff.lib.ratelimit import RateLimiter
+from bff.lib.openapi import page_responses
+from bff.lib.ratelimit import RateLimited, hit, rate_limit, wait_text
+from bff.lib.security import server_page_csp
 
 log = logging.getLogger("bff.verification")
 MAX_PDF = 10 * 1024 * 1024
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-                               "base-uri 'none'; form-action 'self'",
+    "Content-Security-Policy": server_page_csp(render_start_page()),  # every page shares one stylesheet
     "Referrer-Policy": "no-referrer",
 }
-# (limit, window seconds) per client address, and per certificate or share where it applies
-LIMITS = {"code": (30, 600), "id_ip": (20, 3600), "id_cert": (5, 600), "pdf": (10, 600),
-          "share_ip": (20, 3600), "share": (5, 3600)}
 STATUS_LIST_VALIDITY = dt.timedelta(hours=1)  # how long an offline verifier may rely on a downloaded list
 STATUS_LIST_CACHE = dt.timedelta(seconds=30)  # how soon a revocation shows in it
 
@@ -52,43 +51,51 @@ def _operation_id(name: str) -> Callable[[Any, Any, list[str | PathParameterDefi
     return lambda _handler, _method, parts: name + ("Upper" if "V" in parts else "")
 
 
-def _page(html: str, status: int = 200) -> Response[str]:
-    return Response(html, media_type="text/html", status_code=status, headers=PAGE_HEADERS)
+def _page(html: str, status: int = 200, limited: RateLimited | None = None) -> Response[str]:
+    headers = {**PAGE_HEADERS, "Retry-After": str(limited.retry_after)} if limited else PAGE_HEADERS
+    return Response(html, media_type="text/html", status_code=status, headers=headers)
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+async def _over(request: Request[Any, Any, Any], name: str, key: str | None = None) -> RateLimited | None:
+    """Count one hit of a limit (``bff.lib.ratelimit``); the audited refusal when over, for a handler that answers
+    with its own page."""
+    try:
+        await hit(request, name, key)
+    except RateLimited as exc:
+        await audit.record_request(request, audit.denial_entry(request, 429, "too_many_requests", limit=name))
+        return exc
+    return None
 
 
-async def _allowed(request: Request[Any, Any, Any], name: str, key: str) -> bool:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    limit, window = LIMITS[name]
-    allowed = await limiter.allow(f"{name}:{key}", limit, window)
-    if not allowed:
-        log.warning("rate limited", extra={"event": {"limit": name}})
-    return allowed
+def _limited_page(request: Request[Any, Any, Any], exc: RateLimited) -> Response[str]:
+    """A limit's 429 as the page the verifier was on, saying how long to wait."""
+    path = request.url.path
+    html = (render_share_page(unit_name=None, action=path, message=exc.message) if path.startswith("/s/")
+            else render_start_page(message=exc.message))
+    response = _page(html, status=429, limited=exc)
+    response.background = audit.denial_task(request, 429, "too_many_requests")
+    return response
 
 
 SHARE_GONE = "链接无效或已过期，请联系申请人"
-
-
-def _limited() -> Response[str]:
-    return _page(render_start_page(message="操作过于频繁，请稍后再试"), status=429)
 
 
 class VerificationController(Controller):
     path = "/"
     tags = ["verification"]
     opt = PUBLIC
+    exception_handlers = {RateLimited: _limited_page}
 
     @get(["/v/{token:str}", "/V/{token:str}"], operation_id=_operation_id("verifyCertificatePage"),
-         summary="Public verification page (no sign-in); /V/ is the QR code's upper-case form", media_type="text/html")
+         summary="Public verification page (no sign-in); /V/ is the QR code's upper-case form", media_type="text/html",
+         guards=[rate_limit("public_page")], responses=page_responses(429))
     async def page(self, request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
         view, certificate = await services.by_token(db, request.app.state.token_keys, token)
         return _page(render_verification_page(_with_form(view, certificate, token)))
 
     @post(["/v/{token:str}/id", "/V/{token:str}/id"], operation_id=_operation_id("checkHolderId"), status_code=200,
-          summary="Does the ID number on the paper match the certificate? (rate-limited)", media_type="text/html")
+          summary="Does the ID number on the paper match the certificate? (rate-limited)", media_type="text/html",
+          responses=page_responses(422, 429))
     async def id_check(
         self, request: Request[Any, Any, Any], db: Db, token: FromPath[str],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -98,22 +105,24 @@ class VerificationController(Controller):
         if certificate is None or view.id_check_action is None:
             return _page(render_verification_page(view))
         typed = "".join(str(data.get("id_number", "")).split()).upper()
-        if not (await _allowed(request, "id_ip", _client(request))
-                and await _allowed(request, "id_cert", certificate.id)):
-            return _page(render_verification_page(_answer(view, "limited")), status=429)
+        limited = (await _over(request, "id_check_address")
+                   or await _over(request, "id_check_certificate", certificate.id))
+        if limited:
+            return _page(render_verification_page(_answer(view, "limited")), status=429, limited=limited)
         if len(typed) < 6:
             return _page(render_verification_page(_answer(view, "invalid")), status=422)
         answer = "match" if services.id_matches(certificate, typed) else "mismatch"
+        await audit.record_request(request, audit.Entry("certificate.id_check", "ok", "certificate", certificate.id,
+                                                        {"answer": answer}))
         return _page(render_verification_page(_answer(view, answer)))
 
     @get("/verify", operation_id="verifyStart", summary="Verify by 核验码, or choose a PDF to upload",
-         media_type="text/html")
+         media_type="text/html", responses=page_responses(404, 429))
     async def start(self, request: Request[Any, Any, Any], db: Db,
                     code: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response[str]:
         if code is None:
             return _page(render_start_page())
-        if not await _allowed(request, "code", _client(request)):
-            return _limited()
+        await hit(request, "verify_code")  # over the limit: 429 by _limited_page
         normalised = services.normalise_code(code)
         view = await services.by_code(db, normalised) if normalised else None
         if view is None:
@@ -122,13 +131,12 @@ class VerificationController(Controller):
 
     @post("/verify/pdf", operation_id="verifyPdf", status_code=200, media_type="text/html",
           summary="Check an uploaded e-certificate PDF (signature, changes, content hash)",
-          request_max_body_size=MAX_PDF + 64 * 1024)
+          request_max_body_size=MAX_PDF + 64 * 1024, guards=[rate_limit("verify_pdf")],
+          responses=page_responses(413, 422, 429, 503))
     async def pdf(
         self, request: Request[Any, Any, Any], db: Db,
         data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Response[str]:
-        if not await _allowed(request, "pdf", _client(request)):
-            return _limited()
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             return _page(render_start_page(message="请选择要检查的 PDF 文件"), status=422)
@@ -162,15 +170,17 @@ class VerificationController(Controller):
         return Response(jws, media_type="application/vc+jwt", headers={"Cache-Control": "public, max-age=30"})
 
     @get("/s/{share_id:str}", operation_id="reviewSharePage", media_type="text/html",
-         summary="The 政审回复函's share link: asks for the access code")
+         summary="The 政审回复函's share link: asks for the access code", guards=[rate_limit("public_page")],
+         responses=page_responses(404, 429))
     async def share(self, db: Db, share_id: FromPath[str]) -> Response[str]:
         found = await shares.find(db, share_id)
         if found is None:
             return _page(render_share_page(unit_name=None, action=f"/s/{share_id}", message=SHARE_GONE), status=404)
         return _page(render_share_page(unit_name=found.unit_name, action=f"/s/{share_id}"))
 
-    @post("/s/{share_id:str}", operation_id="reviewShareOpen", status_code=200,
-          summary="Download the 政审回复函 with its access code (rate-limited; never the person themself)")
+    @post("/s/{share_id:str}", operation_id="reviewShareOpen", status_code=200, media_type="application/pdf",
+          summary="Download the 政审回复函 with its access code (rate-limited; never the person themself)",
+          responses=page_responses(403, 404, 429))
     async def share_open(
         self, request: Request[Any, Any, Any], db: Db, share_id: FromPath[str],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -180,15 +190,21 @@ class VerificationController(Controller):
         if found is None:
             return _page(render_share_page(unit_name=None, action=action, message=SHARE_GONE), status=404)
 
-        def refused(message: str, status: int) -> Response[Any]:
-            return _page(render_share_page(unit_name=found.unit_name, action=action, message=message), status=status)
+        def refused(message: str, status: int, limited: RateLimited | None = None) -> Response[Any]:
+            return _page(render_share_page(unit_name=found.unit_name, action=action, message=message), status=status,
+                         limited=limited)
 
-        if not (await _allowed(request, "share_ip", _client(request))
-                and await _allowed(request, "share", found.share.id)):
-            return refused("尝试次数过多，请一小时后再试", 429)
-        if shares.is_holder(found, await session_of(request)):
+        limited = await _over(request, "share_open_address") or await _over(request, "share_open", found.share.id)
+        if limited:
+            return refused(f"尝试次数过多，请 {wait_text(limited.retry_after)}后再试", 429, limited)
+        session = await session_of(request)
+        if shares.is_holder(found, session):
+            denied = audit.Entry("share.open", "denied", "certificate", found.certificate.id, {"reason": "holder"})
+            await audit.record_request(request, denied, session.principal if session else None)
             return refused("政审材料只能由政审单位查看，本人不能查看", 403)
         if not shares.code_matches(found, str(data.get("access_code", ""))):
+            denied = audit.Entry("share.open", "denied", "certificate", found.certificate.id, {"reason": "access_code"})
+            await audit.record_request(request, denied)
             return refused("访问码不正确", 403)
         await shares.record_opened(db, found)
         log.info("review reply opened", extra={"event": {"certificate": found.certificate.id}})
