@@ -11,7 +11,6 @@ import httpx
 from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -33,22 +32,27 @@ from bff.domain.archives import ArchiveController
 from bff.domain.certificates.services import Issuer
 from bff.domain.employer import UnitController
 from bff.domain.events import EventsController, publish_application_change
+from bff.domain.events.backend import ResilientRedisPubSub
 from bff.domain.health import HealthController
 from bff.domain.me import MeController
 from bff.domain.notifications import NotificationController
 from bff.domain.notifications.dispatcher import Notifier
 from bff.domain.notifications.senders import HttpSmsSender, PushSender, VapidKey
+from bff.domain.retention.keys import check_keys
+from bff.domain.retention.services import retention_forever
 from bff.domain.uploads import DocumentController
-from bff.domain.uploads.services import purge_forever
 from bff.domain.verification.controllers import VerificationController
 from bff.domain.verification.services import VerifyTrust
 from bff.domain.verification.tokens import TokenKeys
+from bff.lib.clientaddr import TrustedProxies, client_address_middleware_factory
+from bff.lib.crypto import Keyring, use_keyring
 from bff.lib.deps import provide_db
 from bff.lib.errors import exception_handlers
 from bff.lib.files import file_store
 from bff.lib.logging import configure_logging, request_id_middleware
-from bff.lib.ratelimit import RateLimiter
-from bff.lib.security import security_middleware_factory
+from bff.lib.openapi import ErrorResponses
+from bff.lib.ratelimit import RateLimited, RateLimiter, RateLimits, configured, handle_rate_limited
+from bff.lib.security import allowed_hosts, security_middleware_factory
 from bff.lib.web import spa_handler
 from bff.lib.workdays import WorkingCalendar
 from bff.provincial.client import HttpProvincialClient
@@ -62,7 +66,7 @@ def _store_parts(settings: Settings) -> tuple[Store, ChannelsPlugin, Redis | Non
     if settings.store.redis_url:
         redis = Redis.from_url(settings.store.redis_url, socket_timeout=3, socket_connect_timeout=3)
         store: Store = RedisStore(redis=redis, namespace="portal")
-        backend: Any = RedisChannelsPubSubBackend(redis=redis)
+        backend: Any = ResilientRedisPubSub(redis=redis)
         return store, ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True), redis
     return MemoryStore(), ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True), None
 
@@ -72,6 +76,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.server.log_level)
     store, channels, redis = _store_parts(settings)
     engine = create_engine(settings.database)
+    keyring = Keyring.from_settings(settings.crypto)
+    use_keyring(engine, keyring)
     http = httpx.AsyncClient(follow_redirects=False)
     oidc = OidcClient(settings.oidc, http, redirect_uri=f"{settings.server.public_base_url}/auth/callback")
     provincial = HttpProvincialClient(settings.provincial.api_url, http,
@@ -86,19 +92,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                                            notify.vapid_key_generate),
                              notify.push_extra_origins, notify.push_ttl_seconds, notify.http_timeout)
 
+    rate_limits = RateLimits(RateLimiter.connect(settings.store.redis_url), configured(settings.security.rate_limits),
+                             enabled=settings.security.rate_limits_enabled)
     state = State({
         "settings": settings, "engine": engine, "db_sessions": session_factory(engine), "store": store,
         "channels": channels, "http": http, "oidc": oidc, "sessions": SessionManager(store, settings.session),
         "provincial": provincial, "token_keys": token_keys, "files": files, "issuer": issuer,
         "relay_wakeup": asyncio.Event(),
         "push_sender": push_sender, "notify_wakeup": asyncio.Event(),
-        "calendar": WorkingCalendar(settings.calendar.holidays_file), "rate_limiter": RateLimiter(redis),
+        "calendar": WorkingCalendar(settings.calendar.holidays_file), "rate_limits": rate_limits,
         "verify_trust": VerifyTrust.load(settings.signing),
     })
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[None]] = []
+        await check_keys(engine, keyring)  # stored personal data the keys cannot read: refuse to start
         if settings.provincial.relay_enabled:
             def on_change(owner: str, application_id: str, status: str) -> None:
                 publish_application_change(channels, owner, application_id, status)
@@ -110,8 +119,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup,
                             agencies, app.state.notify_wakeup)
             tasks = [asyncio.create_task(relay.run(app.state.relay_wakeup), name="relay"),
-                     asyncio.create_task(poller.run(), name="poller"),
-                     asyncio.create_task(purge_forever(app.state.db_sessions, files), name="purge-uploads")]
+                     asyncio.create_task(poller.run(), name="poller")]
+            if settings.retention.enabled:
+                tasks.append(asyncio.create_task(retention_forever(app.state.db_sessions, files, settings.retention),
+                                                 name="retention"))
             if notify.enabled:
                 sms = HttpSmsSender(http, notify.sms_gateway_url, notify.sms_api_key, notify.http_timeout)
                 notifier = Notifier(app.state.db_sessions, notify, sms, push_sender)
@@ -126,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()
+            await rate_limits.limiter.aclose()
 
     return Litestar(
         route_handlers=[
@@ -135,15 +147,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         guards=[require_session],
         dependencies={"db": Provide(provide_db)},
-        exception_handlers=exception_handlers,
-        middleware=[request_id_middleware, security_middleware_factory(settings.server.public_base_url,
+        exception_handlers={**exception_handlers, RateLimited: handle_rate_limited},
+        allowed_hosts=allowed_hosts(settings.server.public_base_url, settings.server.host, settings.server.port,
+                                    settings.security.allowed_hosts),
+        middleware=[client_address_middleware_factory(TrustedProxies(settings.security.trusted_proxies)),
+                    request_id_middleware, security_middleware_factory(settings.server.public_base_url,
                                                                        settings.oidc.issuer)],
-        plugins=[channels],
+        plugins=[channels, ErrorResponses()],
         state=state,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="档案服务 BFF", version="1.0.0", path="/schema", render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
         ),
         logging_config=None,
     )
