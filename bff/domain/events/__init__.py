@@ -55,7 +55,8 @@ class EventsController(Controller):
     path = "/api/events"
     tags = ["events"]
 
-    @get("/", operation_id="streamEvents", summary="Server-Sent Events of my applications or my unit's requests")
+    @get("/", operation_id="streamEvents", summary="Server-Sent Events of my applications or my unit's requests",
+         media_type="text/event-stream")
     async def stream(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
         channels: ChannelsPlugin = request.app.state.channels
         principal = current_principal(request)

@@ -95,6 +95,8 @@ async def subscribe(db: AsyncSession, holder: str, data: PushSubscriptionCreate)
 
 async def unsubscribe(db: AsyncSession, holder: str, endpoint: str) -> None:
     """Opt-out on this browser; only the caller's own subscription is touched (unknown endpoints: nothing)."""
+    if not endpoint.isprintable():  # no saved endpoint has control characters (and PostgreSQL refuses NUL)
+        return
     await db.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint,
                                                     PushSubscription.holder_key == holder))
     await db.commit()
