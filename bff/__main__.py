@@ -14,6 +14,10 @@ from bff.settings import Settings
 
 # name → "module:function", each taking (settings, remaining arguments) and returning an exit code.
 OPERATOR_COMMANDS: dict[str, str] = {
+    "purge": "bff.domain.retention.commands:purge",
+    "reencrypt": "bff.domain.retention.commands:reencrypt",
+    "outbox": "bff.provincial.outbox_cli:main",
+    "audit": "bff.domain.audit.cli:main",
 }
 
 
@@ -33,8 +37,14 @@ def main(argv: list[str]) -> int:
         print(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True))
         return 0
     if command == "serve":
+        from bff.domain.audit.settings import startup_problem
+
+        if (problem := startup_problem(settings.server.data_dir)) is not None:
+            print(problem, file=sys.stderr)
+            return 2
+        # proxy headers are read by bff.lib.clientaddr (TRUSTED_PROXIES), not by uvicorn: one rule, tested in-process
         uvicorn.run("bff.app:create_app", factory=True, host=settings.server.host, port=settings.server.port,
-                    proxy_headers=True, log_config=None, access_log=False)
+                    proxy_headers=False, log_config=None, access_log=False)
         return 0
     if command in OPERATOR_COMMANDS:
         module, function = OPERATOR_COMMANDS[command].split(":")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bff.db.models import Application, ApplicationDocument, Document, OutboxMessage, StatusEvent
+from bff.domain import audit
 from bff.domain.applications import transfers
 from bff.domain.certificates.services import Issuer, issue
 from bff.domain.materials import services as materials
@@ -26,6 +27,7 @@ from bff.lib.files import FileStore
 from bff.lib.retry import backoff
 from bff.provincial.client import ProvincialApi, ProvincialRejected, ProvincialTimeout, ProvincialUnavailable
 from bff.provincial.leases import lease_outbox
+from bff.provincial.outbox import RESENT
 from bff.settings import ProvincialSettings
 
 log = logging.getLogger("bff.relay")
@@ -107,6 +109,9 @@ class Relay:
 
     async def _work(self, row_id: int) -> int:
         async with self._slots, self.db_sessions() as db:
+            # A lease still set when it is taken over means its holder died mid-attempt (killed between the
+            # commit and the answer): what it sent may have arrived, so look it up before sending again.
+            interrupted = await db.scalar(select(OutboxMessage.lease_until).where(OutboxMessage.id == row_id))
             if not await lease_outbox(db, row_id, self.owner, self.settings.timeout + LEASE_MARGIN):
                 return 0
             row = await db.get(OutboxMessage, row_id)
@@ -117,10 +122,13 @@ class Relay:
                 return 0
             change = (app.holder_key, str(app.id), app.status)
             try:
-                status = await self._handle(db, row, app)
+                status = await self._handle(db, row, app, uncertain=interrupted is not None)
                 row.done_at = utcnow()
                 row.lease_until = None
                 row.last_error = None
+                if row.kind != "submit" or app.forwarded_at is not None:  # not when it waits for material
+                    await audit.record_in(db, audit.Entry("relay.forward", "ok", "application", str(app.id),
+                                                          {"outbox_id": row.id, "kind": row.kind}), audit.SYSTEM)
                 await db.commit()
             except RetryLater as exc:
                 await self._retry(db, row_id, change, exc.kind, str(exc))
@@ -135,10 +143,12 @@ class Relay:
             self.on_change(change[0], change[1], status)
             return 1
 
-    async def _handle(self, db: AsyncSession, row: OutboxMessage, app: Application) -> str:
+    async def _handle(self, db: AsyncSession, row: OutboxMessage, app: Application, *, uncertain: bool) -> str:
+        """``uncertain``: an earlier attempt may have reached the provincial system without an answer."""
+        uncertain = uncertain or row.last_error_kind in ("timeout", RESENT)
         try:
             if row.kind == "submit":
-                return await self._submit(db, row, app)
+                return await self._submit(db, app, uncertain)
             if row.kind == "issue_certificate":
                 return await self._issue(db, app)
         except ProvincialTimeout as exc:
@@ -147,7 +157,7 @@ class Relay:
             raise RetryLater("unavailable", str(exc)) from exc
         raise GiveUp(f"unknown outbox kind {row.kind}")
 
-    async def _submit(self, db: AsyncSession, row: OutboxMessage, app: Application) -> str:
+    async def _submit(self, db: AsyncSession, app: Application, uncertain: bool) -> str:
         if app.archive_no is None:
             applicant = app.details["applicant"]
             archive = await self.provincial.lookup_archive(applicant["id_type"], applicant["id_number"])
@@ -165,8 +175,8 @@ class Relay:
                     note = "您的档案为单位委托存档，请补充单位介绍信"
                     await materials.event(db, app, "needs_material", note, utcnow())
                     return app.status
-        sent = await self._send_files(db, row, app)
-        found = await self.provincial.find_application(str(app.id)) if row.last_error_kind == "timeout" else None
+        sent = await self._send_files(db, app, uncertain)
+        found = await self.provincial.find_application(str(app.id)) if uncertain else None
         if found is None:
             try:
                 found = await self.provincial.submit_application(str(app.id), submit_payload(app, sent))
@@ -179,8 +189,8 @@ class Relay:
         db.add(StatusEvent(application_id=app.id, status="forwarded", note=None, source="portal", occurred_at=now))
         return app.status
 
-    async def _send_files(self, db: AsyncSession, row: OutboxMessage,
-                          app: Application) -> list[tuple[ApplicationDocument, Document]]:
+    async def _send_files(self, db: AsyncSession, app: Application,
+                          uncertain: bool) -> list[tuple[ApplicationDocument, Document]]:
         """Each attached document once: what a timed-out attempt may already have stored is looked up first,
         and each file sent is recorded (committed) before the next."""
         pairs = [(a, d) for a, d in (await db.execute(
@@ -188,7 +198,7 @@ class Relay:
             .where(ApplicationDocument.application_id == app.id).order_by(ApplicationDocument.id)
         )).tuples()]
         pending = [(a, d) for a, d in pairs if a.forwarded_at is None]
-        if pending and row.last_error_kind == "timeout":
+        if pending and uncertain:
             there = {(f.file_id, f.sha256) for f in await self.provincial.list_files(str(app.id))}
             for attached, document in pending:
                 if (str(document.id), document.forward_sha256) in there:
@@ -246,6 +256,9 @@ class Relay:
         row.dead_at = utcnow()
         row.last_error = detail[:500]
         row.lease_until = None
+        await audit.record_in(db, audit.Entry("relay.dead_letter", "failed", "application", str(row.application_id),
+                                              {"outbox_id": row.id, "kind": row.kind, "reason": detail[:120]}),
+                              audit.SYSTEM)
         await db.commit()
         log.error("ALERT outbox row dead-lettered", extra={"event": {"outbox_id": row.id, "kind": row.kind,
                                                                      "reason": detail[:200]}})

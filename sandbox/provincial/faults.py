@@ -1,5 +1,6 @@
-"""Switchable faults. ``down`` and ``error`` answer every ``/api/`` call at once; ``slow`` delays them;
-``timeout_after_commit`` is applied by the submit handler itself, after the application is stored.
+"""Switchable faults, and a load meter (how many calls the portal makes at once: the drills check that
+forwarding stays bounded after an outage). ``down`` and ``error`` answer every ``/api/`` call at once; ``slow``
+delays them; ``timeout_after_commit`` is applied by the submit handler itself, after the application is stored.
 The console, ``/sandbox/…`` and ``/healthz`` are never affected, so a fault can always be switched off."""
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from litestar.enums import ScopeType
 from litestar.params import SkipValidation
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.provincial.schemas import ErrorBody, FaultMode, Faults, to_json_text
+from sandbox.provincial.schemas import ErrorBody, FaultMode, Faults, Load, to_json_text
 
 
 @dataclass(slots=True)
 class FaultSwitch:
     mode: FaultMode = "none"
     delay_seconds: float = 0.0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    served: int = 0
+
+    def load(self) -> Load:
+        return Load(in_flight=self.in_flight, max_in_flight=self.max_in_flight, served=self.served)
+
+    def reset_load(self) -> None:
+        self.max_in_flight, self.served = self.in_flight, 0
 
     def snapshot(self) -> Faults:
         return Faults(mode=self.mode, delay_seconds=self.delay_seconds)
@@ -40,15 +50,24 @@ class FaultMiddleware:
         self.switch = switch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
-            mode = self.switch.mode
+        if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        switch = self.switch
+        switch.in_flight += 1
+        switch.served += 1
+        switch.max_in_flight = max(switch.max_in_flight, switch.in_flight)
+        try:
+            mode = switch.mode
             if mode in _CANNED:
                 status, body = _CANNED[mode]
                 await _send_json(send, status, to_json_text(body).encode())
                 return
-            if mode == "slow" and self.switch.delay_seconds > 0:
-                await asyncio.sleep(self.switch.delay_seconds)
-        await self.app(scope, receive, send)
+            if mode == "slow" and switch.delay_seconds > 0:
+                await asyncio.sleep(switch.delay_seconds)
+            await self.app(scope, receive, send)
+        finally:
+            switch.in_flight -= 1
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:

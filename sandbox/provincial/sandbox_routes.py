@@ -17,6 +17,7 @@ from sandbox.provincial.schemas import (
     AutoAdvanceIn,
     AutoAdvanceState,
     Faults,
+    Load,
     SandboxApplication,
     SandboxFileList,
     WindowTransferIn,
@@ -35,6 +36,18 @@ async def set_faults(data: JSONBody[Faults], faults: FaultsDep) -> Faults:
     """Switch a fault on (``down``, ``slow``, ``error``, ``timeout_after_commit``) or off (``none``)."""
     faults.set(data)
     return faults.snapshot()
+
+
+@get("/load", operation_id="sandboxGetLoad")
+async def get_load(faults: FaultsDep) -> Load:
+    """The calls to ``/api/`` being served now and the most at once since the last reset."""
+    return faults.load()
+
+
+@put("/load/reset", operation_id="sandboxResetLoad")
+async def reset_load(faults: FaultsDep) -> Load:
+    faults.reset_load()
+    return faults.load()
 
 
 @get("/applications/{application_id:str}", operation_id="sandboxGetApplication")
@@ -135,6 +148,8 @@ sandbox_router = Router(
     route_handlers=[
         get_faults,
         set_faults,
+        get_load,
+        reset_load,
         get_application,
         list_files,
         download_file,

@@ -334,6 +334,14 @@ class Faults(Struct, forbid_unknown_fields=True):
     delay_seconds: Annotated[float, Meta(ge=0, le=600)] = 0.0
 
 
+class Load(Struct):
+    """How many ``/api/`` calls are being served now, and the most at once since the last reset."""
+
+    in_flight: int
+    max_in_flight: int
+    served: int
+
+
 class ActionIn(Struct, forbid_unknown_fields=True):
     """What a clerk's step may carry (all optional; each action checks what it needs)."""
 

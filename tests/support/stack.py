@@ -69,6 +69,10 @@ class Stack:
             "SIGNING_TSA_URL": f"{self.provincial}/tsa",  # certificates are PAdES B-T, stamped by the sandbox TSA
             "LOG_LEVEL": "INFO",
         })
+        # The suites sign in, submit and upload as a handful of people, all from 127.0.0.1, far faster than anyone
+        # would; these limits are tested in tests/security/ instead. The public pages keep production's limits.
+        env.update({f"RATE_LIMIT_{name}": "100000/60" for name in
+                    ("SIGN_IN", "SUBMIT", "SUBMIT_UNIT", "SUBMIT_ADDRESS", "UPLOAD", "UPLOAD_ADDRESS")})
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         if self.redis_url:
@@ -102,10 +106,12 @@ class Stack:
     def start_bff(self) -> None:
         self._spawn("bff", ["-m", "bff", "serve"], self.portal_port)
 
-    def start_second_bff(self, name: str = "bff2") -> None:
-        """Another instance on the same database and store, as behind a load balancer."""
+    def start_second_bff(self, name: str = "bff2", **env: str) -> str:
+        """Another instance on the same database and store, as behind a load balancer; returns its address."""
         port = free_port()
-        self._spawn(name, ["-m", "bff", "serve"], port, env={"BFF_PORT": str(port), "PUBLIC_BASE_URL": self.portal})
+        self._spawn(name, ["-m", "bff", "serve"], port,
+                    env={"BFF_PORT": str(port), "PUBLIC_BASE_URL": self.portal, **env})
+        return f"http://127.0.0.1:{port}"
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
@@ -125,6 +131,13 @@ class Stack:
     def set_fault(self, mode: str, delay_seconds: float = 0) -> None:
         httpx.put(f"{self.provincial}/sandbox/faults", json={"mode": mode, "delay_seconds": delay_seconds},
                   timeout=10).raise_for_status()
+
+    def load(self) -> dict[str, int]:
+        """The sandbox's load meter: ``/api/`` calls in flight now, the most at once since the reset, served."""
+        return dict(httpx.get(f"{self.provincial}/sandbox/load", timeout=10).json())
+
+    def reset_load(self) -> None:
+        httpx.put(f"{self.provincial}/sandbox/load/reset", timeout=10).raise_for_status()
 
     def clerk(self, application_id: str, action: str, reason: str | None = None, *, method: str | None = None,
               tracking_no: str | None = None, letter_no: str | None = None, occurred_at: str | None = None) -> None:
