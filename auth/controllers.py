@@ -113,7 +113,7 @@ class AuthController(Controller):
             await audit.record_request(request, audit.Entry("auth.sign_in", "failed", detail={
                 "reason": "token_refused"}))
             return _login_failed(sessions)
-        session_id = await sessions.create(principal, tokens["id_token"])
+        session_id = await sessions.create(principal)  # the ID token (full 证件号码) is not kept
         log.info("signed in", extra={"event": {"role": principal.role}})
         await audit.record_request(request, audit.Entry("auth.sign_in", "ok", detail={"role": principal.role}),
                                    principal)
@@ -132,4 +132,7 @@ class AuthController(Controller):
                                    data.principal if data else None)
         home = f"{request.app.state.settings.server.public_base_url}/"
         target = await oidc.end_session_url(home) or "/"
-        return Redirect(target, status_code=303, cookies=[sessions.expired_cookie()])
+        # The browser's HTTP cache goes too (answers are no-store, but a proxy or an old build may have cached one);
+        # the PWA clears its own storage before the form is sent, keeping the language choice.
+        return Redirect(target, status_code=303, cookies=[sessions.expired_cookie()],
+                        headers={"Clear-Site-Data": '"cache"'})

@@ -32,7 +32,6 @@ class Principal(msgspec.Struct, frozen=True):
 
 class SessionData(msgspec.Struct):
     principal: Principal
-    id_token: str
     created_at: float
     last_seen: float
 
@@ -59,10 +58,10 @@ class SessionManager:
         self.settings = settings
 
     # -- sessions --------------------------------------------------------------------------------------------
-    async def create(self, principal: Principal, id_token: str) -> str:
+    async def create(self, principal: Principal) -> str:
         session_id = secrets.token_urlsafe(32)
         now = time.time()
-        data = SessionData(principal=principal, id_token=id_token, created_at=now, last_seen=now)
+        data = SessionData(principal=principal, created_at=now, last_seen=now)
         await self.store.set(_key("sess", session_id), msgspec.json.encode(data), expires_in=self.settings.idle_seconds)
         return session_id
 

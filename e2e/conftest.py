@@ -10,11 +10,25 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
+from e2e import pii
 from tests.support.stack import REPO, Stack
 
 SCREENS = REPO / "test-artifacts" / "screens"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+PII_SCAN = "test_zz_pii_scan.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The PII scan reads what every other test's browsers received, so it runs after all of them."""
+    items.sort(key=lambda item: item.path.name == PII_SCAN)  # stable: everything else keeps its order
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if pii.LAST_REPORT is not None:
+        terminalreporter.write_line(pii.LAST_REPORT.summary())
 
 
 def chromium_path() -> str:
@@ -42,6 +56,7 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def chromium(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+    pii.RECORDER.record_browser(browser)  # every response of every context, for test_zz_pii_scan.py
     yield browser
     browser.close()
 

@@ -219,6 +219,8 @@ def test_sign_out_ends_portal_and_provider_sessions(stack: Stack) -> None:
     out = browser.post(f"{stack.portal}/auth/logout", headers=same_origin(stack.portal))
     assert out.status_code == 303
     assert out.headers["location"].startswith(f"{stack.sso}/logout")
+    assert out.headers["clear-site-data"] == '"cache"'
+    assert "id_token_hint" not in out.headers["location"]  # the ID token carries the whole 证件号码
     home = browser.follow(out)
     assert home.url.path == "/"
     assert "sso_session" not in browser.cookies

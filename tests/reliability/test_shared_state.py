@@ -10,6 +10,7 @@ import pytest
 
 from tests.reliability.conftest import EventListener, drill_stack, record_figures
 from tests.support.flows import detail, signed_in, submit, timeline
+from tests.support.portal_client import Browser
 from tests.support.servers import RedisServer
 from tests.support.stack import Stack, wait_until
 
@@ -68,11 +69,12 @@ def test_redis_down_serves_what_it_can_fails_closed_on_sessions_and_loses_nothin
                    sessions="fail closed (503); rate limits: see ARCHITECTURE")
 
 
-def test_a_change_received_by_one_instance_reaches_a_person_connected_to_the_other(shared_stack: Stack) -> None:
+def test_the_other_instance_carries_live_updates_and_sign_out_is_everywhere(shared_stack: Stack) -> None:
     stack = shared_stack
     quiet = stack.start_second_bff("bff-a", RELAY_ENABLED="0")  # serves the person; polls nothing itself
     try:
         browser = signed_in(stack)
+        cookies_before_logout = dict(browser.cookies)
         app_id = submit(stack, browser).json()["id"]
         wait_until(lambda: "已转送至存档机构" in timeline(stack, browser, app_id), timeout=30)
         listener = EventListener(quiet, browser)
@@ -82,6 +84,12 @@ def test_a_change_received_by_one_instance_reaches_a_person_connected_to_the_oth
         finally:
             listener.close()
         assert detail(stack, browser, app_id)["status_label"] == "申请已受理"
+        assert browser.get(f"{quiet}/api/me").status_code == 200
+        out = browser.post(f"{stack.portal}/auth/logout", headers={"Origin": stack.portal})
+        assert out.status_code == 303
+        replay = Browser()
+        replay.cookies.update(cookies_before_logout)
+        assert replay.get(f"{quiet}/api/me").status_code == 401  # signed out on one instance: on every one
     finally:
         stack.stop("bff-a")
 

@@ -65,7 +65,7 @@ def cookie(client: TestClient[Any], app: Litestar, role: str) -> dict[str, str]:
     principal = (Principal(sub="csrf-person", role="person", name="张伟", id_type="01", id_number="110105199805120012")
                  if role == "person" else
                  Principal(sub="csrf-unit", role="employer", name="杭州云栖科技有限公司", uscc="91330106MA27QK3B27"))
-    session_id = client.blocking_portal.call(app.state.sessions.create, principal, "id-token")
+    session_id = client.blocking_portal.call(app.state.sessions.create, principal)
     return {"Cookie": f"__Host-portal_session={session_id}"}
 
 

@@ -60,7 +60,7 @@ def session(c: TestClient[Any], app: Litestar, sub: str, role: str = "person") -
     principal = (Principal(sub=sub, role="person", name="张伟", id_type="01", id_number="110105199805120012")
                  if role == "person" else
                  Principal(sub=sub, role="employer", name="杭州云栖科技有限公司", uscc="91330106MA27QK3B27"))
-    session_id = c.blocking_portal.call(app.state.sessions.create, principal, "id-token")
+    session_id = c.blocking_portal.call(app.state.sessions.create, principal)
     return {"Cookie": f"__Host-portal_session={session_id}", **SAME_ORIGIN}
 
 

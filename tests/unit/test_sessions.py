@@ -27,8 +27,8 @@ def at(monkeypatch: pytest.MonkeyPatch, seconds_from_start: float) -> None:
 
 async def test_each_sign_in_gets_a_new_id() -> None:
     sessions = manager()
-    first = await sessions.create(PERSON, "id-token")
-    second = await sessions.create(PERSON, "id-token")
+    first = await sessions.create(PERSON)
+    second = await sessions.create(PERSON)
     assert first != second and len(first) >= 40
     assert (await sessions.load(first)) is not None
 
@@ -36,7 +36,7 @@ async def test_each_sign_in_gets_a_new_id() -> None:
 async def test_idle_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     at(monkeypatch, 0)
     sessions = manager()
-    sid = await sessions.create(PERSON, "t")
+    sid = await sessions.create(PERSON)
     at(monkeypatch, 1799)
     assert await sessions.load(sid) is not None  # activity renews the idle clock
     at(monkeypatch, 1799 + 1801)
@@ -46,7 +46,7 @@ async def test_idle_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_absolute_timeout_even_when_active(monkeypatch: pytest.MonkeyPatch) -> None:
     at(monkeypatch, 0)
     sessions = manager()
-    sid = await sessions.create(PERSON, "t")
+    sid = await sessions.create(PERSON)
     for step in range(1, 29):  # active every 25 minutes for almost 12 hours
         at(monkeypatch, step * 1500)
         assert await sessions.load(sid) is not None

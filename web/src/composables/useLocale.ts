@@ -4,7 +4,7 @@ import vantZhCN from 'vant/es/locale/lang/zh-CN'
 import { DEFAULT_LOCALE, i18n, LOCALES, type AppLocale } from '@/i18n'
 
 // The only thing kept in the browser's storage: the language choice (never personal data).
-const STORAGE_KEY = 'portal.locale'
+export const LOCALE_STORAGE_KEY = 'portal.locale'
 let vantEn: Record<string, unknown> | undefined
 
 function isAppLocale(value: unknown): value is AppLocale {
@@ -31,7 +31,7 @@ async function applyLocale(locale: AppLocale): Promise<void> {
 export async function restoreLocale(): Promise<void> {
   let saved: string | null = null
   try {
-    saved = window.localStorage.getItem(STORAGE_KEY)
+    saved = window.localStorage.getItem(LOCALE_STORAGE_KEY)
   } catch {
     // storage may be unavailable (private mode): Chinese it is
   }
@@ -43,7 +43,7 @@ export function useLocale() {
   async function setLocale(next: AppLocale) {
     await applyLocale(next)
     try {
-      window.localStorage.setItem(STORAGE_KEY, next)
+      window.localStorage.setItem(LOCALE_STORAGE_KEY, next)
     } catch {
       // not essential
     }

@@ -2,6 +2,7 @@ import { computed, readonly, shallowRef } from 'vue'
 import { api, onUnauthenticated } from '@/api/client'
 import { call, type ApiError } from '@/api/result'
 import type { Me } from '@/api/types'
+import { forgetPersonalData } from '@/lib/personalData'
 
 export type SessionState =
   | { status: 'loading' }
@@ -11,9 +12,10 @@ export type SessionState =
 
 const state = shallowRef<SessionState>({ status: 'loading' })
 
-// Any 401 from any call means the session is gone: show the sign-in screen.
+// Any 401 from any call means the session is gone: show the sign-in screen, and keep nothing of the person.
 onUnauthenticated(() => {
   state.value = { status: 'signedOut' }
+  void forgetPersonalData()
 })
 
 async function refresh(): Promise<void> {
