@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +31,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, Dialect, Text
 from sqlalchemy.types import TypeDecorator
+
+from bff.lib.secretfiles import create_secret_file
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -185,25 +185,8 @@ class Keyring:
 
 
 def _create_dev_key(path: Path) -> bool:
-    """Makes the development key file (0600) unless it exists; race-free across processes sharing the directory
-    (the first link wins, the others read it). True when this call made it."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".datakey-")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (new_key_spec(f"dev-{secrets.token_hex(4)}") + "\n").encode())
-        os.fsync(fd)
-        os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    """Makes the development key file unless it exists; True when this call made it."""
+    return create_secret_file(path, (new_key_spec(f"dev-{secrets.token_hex(4)}") + "\n").encode())
 
 
 # -- which keyring a statement uses ------------------------------------------------------------------------------

@@ -40,8 +40,12 @@ def own_redis() -> Iterator[RedisServer]:
     server.close()
 
 
-def drill_stack(pg_url: str, name: str, redis: RedisServer, **env: str) -> Stack:
-    return Stack(database_url=fresh_database(pg_url, name), redis_url=redis.url, extra_env={**DRILL_ENV, **env})
+def drill_stack(request: pytest.FixtureRequest, pg_url: str, redis: RedisServer, **env: str) -> Stack:
+    """A started stack on a database of the drill's own and ``redis``; closed when the test ends."""
+    name = f"drill_{request.node.name[:40]}"
+    stack = Stack(database_url=fresh_database(pg_url, name), redis_url=redis.url, extra_env={**DRILL_ENV, **env})
+    request.addfinalizer(stack.close)
+    return stack.start()
 
 
 @pytest.fixture(autouse=True)

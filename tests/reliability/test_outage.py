@@ -25,10 +25,7 @@ PEOPLE = ("zhangwei", "wangfang", "wujing")
 
 @pytest.fixture()
 def outage_stack(pg_url: str, own_redis: RedisServer, request: pytest.FixtureRequest) -> Stack:
-    stack = drill_stack(pg_url, f"drill_{request.node.name[:40]}", own_redis, RELAY_ENABLED="0")
-    stack.start()
-    request.addfinalizer(stack.close)
-    return stack
+    return drill_stack(request, pg_url, own_redis, RELAY_ENABLED="0")
 
 
 def bff_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,10 +20,7 @@ from tests.support.stack import Stack, wait_until
 
 @pytest.fixture()
 def fault_stack(pg_url: str, own_redis: RedisServer, request: pytest.FixtureRequest) -> Stack:
-    stack = drill_stack(pg_url, f"drill_{request.node.name[:40]}", own_redis)
-    stack.start()
-    request.addfinalizer(stack.close)
-    return stack
+    return drill_stack(request, pg_url, own_redis)
 
 
 def forwarded(stack: Stack, browser, app_id: str) -> bool:  # type: ignore[no-untyped-def]

@@ -17,10 +17,7 @@ from tests.support.stack import Stack, wait_until
 
 @pytest.fixture()
 def shared_stack(pg_url: str, own_redis: RedisServer, request: pytest.FixtureRequest) -> Stack:
-    stack = drill_stack(pg_url, f"drill_{request.node.name[:40]}", own_redis)
-    stack.start()
-    request.addfinalizer(stack.close)
-    return stack
+    return drill_stack(request, pg_url, own_redis)
 
 
 def test_redis_down_serves_what_it_can_fails_closed_on_sessions_and_loses_nothing(

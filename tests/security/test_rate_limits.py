@@ -189,17 +189,22 @@ def test_behind_a_trusted_proxy_each_client_is_limited_separately(tmp_path: Path
 
 
 def test_the_real_server_believes_only_a_trusted_peer(sec_stack: Stack) -> None:
-    """uvicorn's own proxy handling is off; the app's rule holds on the real server (default TRUSTED_PROXIES)."""
-    url = f"{sec_stack.portal}/verify"
+    """uvicorn's own proxy handling is off; the app's rule holds on the real server (default TRUSTED_PROXIES).
+    An instance of its own, with production's 核验码 limit (the shared stack raises it for the matrix and fuzzing)."""
     limit = LIMITS["verify_code"].count
-    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=10) as stranger:
-        codes = [stranger.get(url, params={"code": CODE}, headers={"X-Forwarded-For": f"192.0.2.{n % 250}"})
-                 .status_code for n in range(limit + 1)]
-    assert codes == [404] * limit + [429]
-    with httpx.Client(timeout=10) as proxy:  # 127.0.0.1: trusted by default
-        first = [proxy.get(url, params={"code": CODE}, headers={"X-Forwarded-For": "198.51.100.21"}).status_code
-                 for _ in range(limit + 1)]
-        other = proxy.get(url, params={"code": CODE}, headers={"X-Forwarded-For": "198.51.100.22"}).status_code
+    base = sec_stack.start_second_bff("bff-limits", RATE_LIMIT_VERIFY_CODE=f"{limit}/{LIMITS['verify_code'].seconds}")
+    try:
+        url = f"{base}/verify"
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=10) as stranger:
+            codes = [stranger.get(url, params={"code": CODE}, headers={"X-Forwarded-For": f"192.0.2.{n % 250}"})
+                     .status_code for n in range(limit + 1)]
+        assert codes == [404] * limit + [429]
+        with httpx.Client(timeout=10) as proxy:  # 127.0.0.1: trusted by default
+            first = [proxy.get(url, params={"code": CODE}, headers={"X-Forwarded-For": "198.51.100.21"}).status_code
+                     for _ in range(limit + 1)]
+            other = proxy.get(url, params={"code": CODE}, headers={"X-Forwarded-For": "198.51.100.22"}).status_code
+    finally:
+        sec_stack.stop("bff-limits")
     assert first == [404] * limit + [429] and other == 404
 
 

@@ -9,12 +9,12 @@ every pseudonym from then on (old rows keep theirs and still verify).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bff.lib.secretfiles import create_secret_file
 
 MIN_RETENTION_DAYS = 180
 DEFAULT_RETENTION_DAYS = 365
@@ -54,19 +54,7 @@ class AuditSettings:
 
 def _load_or_create(path: Path) -> bytes:
     """The dev key at ``path``, made once (0600) and race-free across processes sharing the directory."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hmac-")
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, secrets.token_hex(32).encode())
-            os.fsync(fd)
-            os.close(fd)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+    create_secret_file(path, secrets.token_hex(32).encode())
     key = path.read_text().strip()
     if len(key) < MIN_KEY_LENGTH:
         raise AuditSettingsError(f"{path} 中的审计密钥无效（少于 {MIN_KEY_LENGTH} 个字符）")

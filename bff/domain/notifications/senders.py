@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher
+
+from bff.lib.secretfiles import create_secret_file
 
 # The push services browsers use (Chrome/Edge-on-Android: FCM; Firefox: Mozilla; Edge on Windows: WNS; Safari).
 PUSH_HOSTS = frozenset({"fcm.googleapis.com", "updates.push.services.mozilla.com", "web.push.apple.com"})
@@ -145,20 +144,9 @@ class VapidKey:
         """Reads the PEM at ``path``; when ``generate`` and it is missing, makes one (0600), race-free across
         processes sharing the directory (the first link wins, the others read it)."""
         if not path.exists() and generate:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vapid-")
-            try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, pem)
-                os.fsync(fd)
-                os.close(fd)
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            create_secret_file(path, pem)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("the VAPID key must be an EC (P-256) private key")
