@@ -33,6 +33,7 @@ from bff.db.models import (
     Rating,
     StatusEvent,
 )
+from bff.domain.audit import SYSTEM, Entry, chain
 from bff.domain.retention.services import purge
 from bff.lib.crypto import Keyring, new_key_spec, parse_keys, use_keyring
 from bff.lib.files import LocalFileStore
@@ -137,7 +138,7 @@ async def run(db_sessions: async_sessionmaker[AsyncSession], files: LocalFileSto
     return {o.name: (o.rows, o.files) for o in report.outcomes}
 
 
-NOTHING = {"drafts": (0, 0), "originals": (0, 0), "finished": (0, 0), "notifications": (0, 0)}
+NOTHING = {"drafts": (0, 0), "originals": (0, 0), "finished": (0, 0), "notifications": (0, 0), "audit": (0, 0)}
 
 
 # -- 1. drafts --------------------------------------------------------------------------------------------------
@@ -301,6 +302,19 @@ async def test_notification_rows_go_30_days_after_they_were_queued_unless_still_
     assert (await run(db_sessions, files, T0 + timedelta(days=31)))["notifications"] == (3, 0)
     async with db_sessions() as db:
         assert list(await db.scalars(select(Notification.state))) == ["pending"]
+
+
+async def test_audit_rows_go_after_their_period_leaving_a_checkpoint(
+        db_sessions: async_sessionmaker[AsyncSession], files: LocalFileStore) -> None:
+    async with db_sessions() as db:
+        for n in range(3):
+            await chain.append(db, Entry("application.view", "ok", "application", f"app-{n}", {}), SYSTEM, T0)
+        await db.commit()
+    assert (await run(db_sessions, files, T0 + timedelta(days=364)))["audit"] == (0, 0)  # 365 days by default
+    assert (await run(db_sessions, files, T0 + timedelta(days=366)))["audit"] == (3, 0)
+    async with db_sessions() as db:
+        report = await chain.verify(db)
+    assert report.ok and report.purged_through == 3
 
 
 # -- by hand ----------------------------------------------------------------------------------------------------

@@ -33,16 +33,7 @@ class AuditSettings:
 
     @classmethod
     def from_env(cls, data_dir: Path) -> AuditSettings:
-        raw_days = os.environ.get("AUDIT_RETENTION_DAYS", "").strip() or str(DEFAULT_RETENTION_DAYS)
-        try:
-            days = int(raw_days)
-        except ValueError:
-            raise AuditSettingsError(
-                f"AUDIT_RETENTION_DAYS 必须是整数天数（当前为 {raw_days!r}）") from None
-        if days < MIN_RETENTION_DAYS:
-            raise AuditSettingsError(
-                f"AUDIT_RETENTION_DAYS={days} 不符合要求：审计记录至少保存 {MIN_RETENTION_DAYS} 天（等保三级），"
-                "拒绝启动")
+        days = retention_days_from_env()
         key = os.environ.get("AUDIT_HMAC_KEY", "").strip()
         if key:
             if len(key) < MIN_KEY_LENGTH:
@@ -50,6 +41,19 @@ class AuditSettings:
             return cls(retention_days=days, hmac_key=key.encode())
         path = data_dir / "audit" / "hmac.key"
         return cls(retention_days=days, hmac_key=_load_or_create(path), key_file=path)
+
+
+def retention_days_from_env() -> int:
+    """``AUDIT_RETENTION_DAYS``: at least 180 (MLPS level 3), 365 by default."""
+    raw_days = os.environ.get("AUDIT_RETENTION_DAYS", "").strip() or str(DEFAULT_RETENTION_DAYS)
+    try:
+        days = int(raw_days)
+    except ValueError:
+        raise AuditSettingsError(f"AUDIT_RETENTION_DAYS 必须是整数天数（当前为 {raw_days!r}）") from None
+    if days < MIN_RETENTION_DAYS:
+        raise AuditSettingsError(
+            f"AUDIT_RETENTION_DAYS={days} 不符合要求：审计记录至少保存 {MIN_RETENTION_DAYS} 天（等保三级），拒绝启动")
+    return days
 
 
 def _load_or_create(path: Path) -> bytes:

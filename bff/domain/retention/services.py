@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bff.db.models import (
     Application,
     ApplicationDocument,
+    AuditEntry,
     Document,
     DocumentFile,
     LetterRequest,
@@ -45,6 +46,8 @@ from bff.db.models import (
     StatusEvent,
 )
 from bff.domain.applications.progress import ENDED
+from bff.domain.audit import SYSTEM, chain
+from bff.domain.audit.settings import retention_days_from_env
 from bff.domain.uploads.services import purge_stale
 from bff.lib.clock import utcnow
 from bff.lib.files import FileStore
@@ -309,8 +312,30 @@ async def purge_notifications(db_sessions: async_sessionmaker[AsyncSession], fil
     return outcome
 
 
+# -- 5. the audit trail ------------------------------------------------------------------------------------------
+
+async def purge_audit(db_sessions: async_sessionmaker[AsyncSession], files: FileStore,
+                      settings: RetentionSettings, now: datetime, dry_run: bool) -> Outcome:
+    """The oldest audit rows past ``AUDIT_RETENTION_DAYS``, through the chain's own purge (a checkpoint keeps
+    ``audit verify`` green)."""
+    days = retention_days_from_env()
+    outcome = Outcome("audit", "audit rows (a checkpoint keeps the chain verifiable)",
+                      f"{days} days (AUDIT_RETENTION_DAYS, at least 180)", "rows")
+    async with db_sessions() as db:
+        if dry_run:
+            cutoff = now - timedelta(days=days)
+            outcome.rows = int(await db.scalar(select(func.count()).select_from(AuditEntry)
+                                               .where(AuditEntry.at < cutoff)) or 0)
+            return outcome
+        purged = await chain.purge(db, days, SYSTEM, now)
+        await db.commit()
+    outcome.rows = purged.deleted if purged else 0
+    return outcome
+
+
 Step = Callable[[async_sessionmaker[AsyncSession], FileStore, RetentionSettings, datetime, bool], Any]
-STEPS: tuple[Step, ...] = (purge_drafts, purge_forwarded_originals, purge_finished, purge_notifications)
+STEPS: tuple[Step, ...] = (purge_drafts, purge_forwarded_originals, purge_finished, purge_notifications,
+                           purge_audit)
 
 
 async def purge(db_sessions: async_sessionmaker[AsyncSession], files: FileStore, settings: RetentionSettings,
