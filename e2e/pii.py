@@ -2,7 +2,7 @@
 
 ``RECORDER`` is attached to every browser context of the e2e run (``e2e/conftest.py``); ``test_zz_pii_scan.py``
 runs last and looks for whole ID numbers (18 characters with a valid GB 11643 check digit, python-stdnum's
-``cn.ric``) and whole mobile numbers (``1[3-9]`` and nine more digits, not part of a longer run of digits) in
+``cn.ric``) and whole mobile numbers (``1[3-9]`` and nine more digits, not part of a longer alphanumeric run) in
 every URL, header and text body, also inside percent-encoding and inside JWTs (base64url is no mask). What is
 found is only ever shown masked, so the scan's own output leaks nothing.
 """
@@ -23,8 +23,10 @@ from stdnum.cn import ric
 
 Kind = Literal["id_number", "phone"]
 
-ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# Not part of a longer run of letters and digits: a random hex id (the request id, a file key) can hold eleven
+# digits in a row, and a number people read stands apart (quotes, punctuation, Chinese text, ``=`` and ``&``).
+ID_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.(eyJ[A-Za-z0-9_-]{4,})\.[A-Za-z0-9_-]*")
 TEXT_TYPES = ("text/", "application/json", "application/problem+json", "application/manifest+json",
               "application/javascript", "application/xml", "application/xhtml+xml", "+json", "+xml")

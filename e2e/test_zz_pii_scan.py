@@ -24,7 +24,8 @@ def test_the_detector_finds_whole_numbers_and_only_those() -> None:
     for harmless in ("110105199805120013",  # wrong check digit
                      "110105********0012", "138****8000",  # masked as the portal shows them
                      "1101051998051200123", "138001380001", "1713800138000",  # part of a longer run of digits
-                     "12800138000"):  # not a mobile prefix
+                     "12800138000",  # not a mobile prefix
+                     "a18912349557f0c2"):  # inside a random hex id (a request id)
         assert pii.find_leaks(harmless) == set(), harmless
 
     claims = base64.urlsafe_b64encode(json.dumps({"sub": "x", "id_number": ZHANG_ID}).encode()).rstrip(b"=")

@@ -50,7 +50,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                          .where(OutboxMessage.done_at.is_(None)))
                 if args.dead:
                     query = query.where(OutboxMessage.dead_at.is_not(None))
-                rows = (await db.execute(query.order_by(OutboxMessage.created_at).limit(args.limit))).tuples()
+                rows = (await db.execute(query.order_by(OutboxMessage.created_at).limit(args.limit)))
                 print("id\tapplication\treference\tkind\tattempts\tqueued\tdead\tlast error")
                 for row, reference in rows:
                     dead = iso_china(row.dead_at) if row.dead_at else "-"

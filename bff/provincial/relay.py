@@ -196,7 +196,7 @@ class Relay:
         pairs = [(a, d) for a, d in (await db.execute(
             select(ApplicationDocument, Document).join(Document, Document.id == ApplicationDocument.document_id)
             .where(ApplicationDocument.application_id == app.id).order_by(ApplicationDocument.id)
-        )).tuples()]
+        ))]
         pending = [(a, d) for a, d in pairs if a.forwarded_at is None]
         if pending and uncertain:
             there = {(f.file_id, f.sha256) for f in await self.provincial.list_files(str(app.id))}

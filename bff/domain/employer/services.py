@@ -76,7 +76,7 @@ async def list_requests(db: AsyncSession, principal: Principal) -> list[UnitRequ
         .where(LetterRequest.unit_uscc == unit_of(principal), LetterRequest.state != "withdrawn")
         .order_by(LetterRequest.created_at.desc()).limit(200)
     )
-    return await _with_documents(db, [(r, a) for r, a in rows.tuples()], principal)
+    return await _with_documents(db, [(r, a) for r, a in rows], principal)
 
 
 async def _requests(db: AsyncSession, principal: Principal, codes: list[str], *,
@@ -88,7 +88,7 @@ async def _requests(db: AsyncSession, principal: Principal, codes: list[str], *,
              .where(LetterRequest.code.in_(wanted), LetterRequest.unit_uscc == unit_of(principal)))
     if lock:
         query = query.with_for_update()
-    rows = [(r, a) for r, a in (await db.execute(query)).tuples()]
+    rows = [(r, a) for r, a in await db.execute(query)]
     if len(rows) != len(wanted):
         missing = wanted - {r.code for r, _ in rows}
         another = await db.scalar(select(LetterRequest.code).where(LetterRequest.code.in_(missing)).limit(1))
