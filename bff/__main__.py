@@ -15,7 +15,7 @@ from bff.settings import Settings
 # name → "module:function", each taking (settings, remaining arguments) and returning an exit code.
 OPERATOR_COMMANDS: dict[str, str] = {
     "purge": "bff.domain.retention.commands:purge",
-    "reencrypt": "bff.domain.retention.commands:reencrypt",
+    "reencrypt": "bff.db.encryption:reencrypt_command",
     "outbox": "bff.provincial.outbox_cli:main",
     "audit": "bff.domain.audit.cli:main",
 }

@@ -25,6 +25,7 @@ from auth.guards import PUBLIC, require_session
 from auth.oidc import OidcClient
 from auth.service_tokens import ServiceTokenProvider
 from auth.sessions import SessionManager
+from bff.db.encryption import check_keys
 from bff.db.engine import create_engine, session_factory
 from bff.domain.agencies import AgencyController, directory
 from bff.domain.applications import ApplicationController
@@ -38,7 +39,6 @@ from bff.domain.me import MeController
 from bff.domain.notifications import NotificationController
 from bff.domain.notifications.dispatcher import Notifier
 from bff.domain.notifications.senders import HttpSmsSender, PushSender, VapidKey
-from bff.domain.retention.keys import check_keys
 from bff.domain.retention.services import retention_forever
 from bff.domain.uploads import DocumentController
 from bff.domain.verification.controllers import VerificationController

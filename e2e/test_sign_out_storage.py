@@ -185,6 +185,45 @@ def test_sign_out_leaves_nothing_of_the_person_in_the_browser(e2e_stack: Stack, 
     assert direct is not None and direct.status == 401 and not direct.from_service_worker
 
 
+# No push service is reachable here, so the browser's own subscription is stood in for (one already made, on the
+# sandbox's push stand-in); what the BFF keeps of it is real.
+STAND_IN_SUBSCRIPTION = """(endpoint) => {
+    PushManager.prototype.getSubscription = async () => ({
+        endpoint, unsubscribe: async () => { await window.pushUnsubscribed(); return true; } });
+}"""
+
+
+def push_devices(page: Page, stack: Stack) -> int:
+    answer = page.request.get(f"{stack.portal}/api/notifications/settings")
+    assert answer.ok, answer.text()
+    return int(answer.json()["push_devices"])
+
+
+def test_sign_out_stops_push_on_this_device(e2e_stack: Stack, person: BrowserContext) -> None:
+    """A shared phone: after 吴静 signs out, it is not told of her applications any more."""
+    from tests.notifications.helpers import Device
+
+    stack = e2e_stack
+    page = person.new_page()
+    sign_in(page, stack, "wujing")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    device = Device(stack.provincial)
+    saved = page.request.post(f"{stack.portal}/api/notifications/push-subscriptions", data=device.subscription(),
+                              headers={"Origin": stack.portal})
+    assert saved.ok, saved.text()
+    assert push_devices(page, stack) == 1
+    unsubscribed: list[bool] = []
+    page.expose_function("pushUnsubscribed", lambda: unsubscribed.append(True))
+    page.evaluate(STAND_IN_SUBSCRIPTION, device.endpoint)
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("button", name="个人登录")).to_be_visible(timeout=15000)
+    assert unsubscribed == [True]  # the browser stopped receiving
+
+    sign_in(page, stack, "wujing")
+    assert push_devices(page, stack) == 0  # and the BFF sends this device nothing more
+
+
 def test_the_built_service_worker_keeps_no_answer_of_the_bff(e2e_stack: Stack, person: BrowserContext) -> None:
     """What the portal gives browsers as /sw.js: it precaches the app shell and routes navigations to it, but
     never those to the BFF, and it has no runtime cache that could keep an answer."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from bff.settings import FileSettings
 
+log = logging.getLogger("bff.files")
 _SAFE_KEY = re.compile(r"^[a-z0-9/_-]{1,200}(\.[a-z0-9]{1,8})?$")
 
 
@@ -42,6 +44,16 @@ class FileStore(Protocol):
         ...
 
     async def exists(self, key: str) -> bool: ...
+
+
+async def forget(files: FileStore, keys: set[str]) -> None:
+    """Deletes files no row refers to any more (called after the commit that dropped the references). A failure
+    leaves a stray file, harmless and unreferenced, so it is logged, not raised."""
+    for key in keys:
+        try:
+            await files.delete(key)
+        except Exception:
+            log.warning("could not delete a stored file no longer referred to")
 
 
 def check_key(key: str) -> str:

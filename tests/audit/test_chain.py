@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bff.db.engine import session_factory
 from bff.db.models import AuditEntry
-from bff.domain.audit import chain, record_operator_action
+from bff.domain.audit import chain, record_operator_action_in
 from bff.domain.audit.chain import SYSTEM, Entry, Who
 from bff.lib.clock import utcnow
 from tests.audit.conftest import Db
@@ -177,7 +177,9 @@ async def test_concurrent_writers_keep_one_chain(db: Db) -> None:
 async def test_operator_actions_are_recorded_pseudonymised(db: Db, sessions: async_sessionmaker[AsyncSession],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_DIR", str(db.data_dir))
-    await record_operator_action(sessions, "outbox.resend", "42", "ok", {"previous_error": "rejected 422"})
+    async with sessions() as s:  # the operator's change and its row commit together
+        await record_operator_action_in(s, "outbox.resend", "42", "ok", {"previous_error": "rejected 422"})
+        await s.commit()
     async with sessions() as s:
         row = await s.get(AuditEntry, 1)
     assert row is not None

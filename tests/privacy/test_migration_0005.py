@@ -180,6 +180,6 @@ def test_an_empty_database_migrates_without_a_key(database_url: str, monkeypatch
 def test_the_migration_covers_every_encrypted_column_of_the_models() -> None:
     """The migration's list is frozen; the models' list is found by type (``reencrypt`` and the startup check
     use it). A column encrypted later needs its own migration: this says so."""
-    from bff.domain.retention.keys import encrypted_columns
+    from bff.db.encryption import encrypted_columns
 
     assert {c.context for c in encrypted_columns()} == {f"{a}.{b}" for a, b in RAW}

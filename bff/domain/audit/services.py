@@ -191,16 +191,9 @@ def operator() -> Who:
     return Who(actor=pseudonyms.of("operator", getpass.getuser()), role="operator")
 
 
-async def record_operator_action(db_sessions: async_sessionmaker[AsyncSession], action: str, target_id: str | None,
-                                 outcome: str, detail: dict[str, Any] | None = None, *,
-                                 target_type: str = "outbox") -> None:
-    """An operator's command (e.g. ``outbox.resend``), in its own transaction: ``action`` is recorded as
-    ``operator.<action>``; ``outcome`` is ok | denied | failed; ``detail`` must hold no personal data."""
-    await record(db_sessions, Entry(f"operator.{action}", outcome, target_type, target_id, dict(detail or {})),
-                 operator())
-
-
 async def record_operator_action_in(db: AsyncSession, action: str, target_id: str | None, outcome: str,
                                     detail: dict[str, Any] | None = None, *, target_type: str = "outbox") -> None:
-    """The same in the caller's transaction, so the change and its row commit together."""
+    """An operator's command (e.g. ``outbox.resend``) in the caller's transaction, so the change and its row
+    commit together: ``action`` is recorded as ``operator.<action>``; ``outcome`` is ok | denied | failed;
+    ``detail`` must hold no personal data."""
     await append(db, Entry(f"operator.{action}", outcome, target_type, target_id, dict(detail or {})), operator())

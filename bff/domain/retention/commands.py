@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m bff purge [--dry-run]`` and ``python -m bff reencrypt [--check]``."""
+"""``python -m bff purge [--dry-run]``: the retention purge, once, now."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from bff.db.engine import create_engine, session_factory
-from bff.domain.retention import keys, services
+from bff.domain.retention import services
 from bff.lib.crypto import Keyring, use_keyring
 from bff.lib.files import file_store
 from bff.lib.logging import configure_logging
@@ -34,32 +34,4 @@ def purge(settings: Settings, args: list[str]) -> int:
     print(f"retention purge{' (dry run)' if report.dry_run else ''} as of {report.now.isoformat(timespec='seconds')}")
     for line in report.lines():
         print("  " + line)
-    return 0
-
-
-def reencrypt(settings: Settings, args: list[str]) -> int:
-    """Rewrites every encrypted value under the first key of DATA_ENCRYPTION_KEYS (key rotation); ``--check``
-    only decrypts everything and counts values per key. Exit 1 when some value does not decrypt."""
-    parser = argparse.ArgumentParser(prog="python -m bff reencrypt",
-                                     description="Move encrypted personal data to the current key (docs/privacy.md).")
-    parser.add_argument("--check", action="store_true", help="decrypt and count per key; change nothing")
-    options = parser.parse_args(args)
-    configure_logging(settings.server.log_level)
-    keyring = Keyring.from_settings(settings.crypto)
-
-    async def run() -> list[keys.ColumnReport]:
-        engine = create_engine(settings.database)
-        try:
-            return await keys.reencrypt(engine, keyring, write=not options.check)
-        finally:
-            await engine.dispose()
-
-    reports = asyncio.run(run())
-    print(f"keys: {', '.join(keyring.kids)} (current: {keyring.current_kid})")
-    for report in reports:
-        print("  " + report.line(keyring.current_kid, write=not options.check))
-    failed = sum(len(r.failed) for r in reports)
-    if failed:
-        print(f"{failed} values do not decrypt: a key is missing from DATA_ENCRYPTION_KEYS, or they were altered")
-        return 1
     return 0

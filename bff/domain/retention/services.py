@@ -12,9 +12,10 @@
    certificate (and its PDF) is what the person keeps and verifiers check.
 4. **Notifications**: rows no longer pending, ``RETENTION_NOTIFICATIONS_DAYS`` after they were queued (a replayed
    status change lands once because its status event is unique, not because of the row).
+5. **Audit rows**: ``AUDIT_RETENTION_DAYS`` (≥ 180) after they were written, through the chain's own purge, which
+   leaves a checkpoint (``bff.domain.audit.chain``).
 
 Logs are not the portal's: they leave as JSON on stdout and journald / logrotate keep them (docs/privacy.md).
-The audit trail has its own retention (``bff.domain.audit``).
 
 Every step is idempotent and batched, so every instance may run it (hourly by default); rows another instance
 holds are skipped (``SKIP LOCKED`` on PostgreSQL) and taken at the next run. Files are deleted after the commit that
@@ -50,7 +51,7 @@ from bff.domain.audit import SYSTEM, chain
 from bff.domain.audit.settings import retention_days_from_env
 from bff.domain.uploads.services import purge_stale
 from bff.lib.clock import utcnow
-from bff.lib.files import FileStore
+from bff.lib.files import FileStore, forget
 from bff.lib.masking import mask_id_number, mask_name
 from bff.settings import RetentionSettings
 
@@ -91,14 +92,6 @@ class Report:
 
     def event(self) -> dict[str, Any]:
         return {o.name: {"rows": o.rows, "files": o.files} for o in self.outcomes}
-
-
-async def _forget(files: FileStore, keys: set[str]) -> None:
-    for key in keys:
-        try:
-            await files.delete(key)
-        except Exception:  # an unreferenced file is harmless; say so, the next run will not find it again
-            log.warning("could not delete a stored file after its retention ended")
 
 
 # -- 1. drafts ---------------------------------------------------------------------------------------------------
@@ -191,7 +184,7 @@ async def purge_forwarded_originals(db_sessions: async_sessionmaker[AsyncSession
             await db.execute(update(Document).where(Document.id.in_(ids)).values(forward_key=None))
             await db.commit()
         keys = {k for p in batch for k in p.keys}
-        await _forget(files, keys)
+        await forget(files, keys)
         outcome.rows += len(batch)
         outcome.files += len(keys)
         if len(batch) < settings.batch:
@@ -280,7 +273,7 @@ async def purge_finished(db_sessions: async_sessionmaker[AsyncSession], files: F
                 await db.execute(update(Document).where(Document.id.in_(list(material))).values(forward_key=None))
             await db.commit()
         keys = {k for ks in material.values() for k in ks}
-        await _forget(files, keys)
+        await forget(files, keys)
         outcome.rows += len(apps)
         outcome.files += len(keys)
         if len(apps) < settings.batch:
@@ -319,8 +312,8 @@ async def purge_audit(db_sessions: async_sessionmaker[AsyncSession], files: File
     """The oldest audit rows past ``AUDIT_RETENTION_DAYS``, through the chain's own purge (a checkpoint keeps
     ``audit verify`` green)."""
     days = retention_days_from_env()
-    outcome = Outcome("audit", "audit rows (a checkpoint keeps the chain verifiable)",
-                      f"{days} days (AUDIT_RETENTION_DAYS, at least 180)", "rows")
+    outcome = Outcome("audit", "audit rows, leaving a checkpoint that keeps the chain verifiable",
+                      f"{days} days after they were written, AUDIT_RETENTION_DAYS", "rows")
     async with db_sessions() as db:
         if dry_run:
             cutoff = now - timedelta(days=days)

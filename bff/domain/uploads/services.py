@@ -27,7 +27,7 @@ from bff.domain.uploads import content
 from bff.domain.uploads.schemas import MATERIAL_NAMES, DocumentRead, FileRead
 from bff.lib.clock import utcnow
 from bff.lib.errors import ApiError, not_found
-from bff.lib.files import FileMissing, FileStore
+from bff.lib.files import FileMissing, FileStore, forget
 from bff.lib.holders import holder_key
 
 log = logging.getLogger("bff.uploads")
@@ -175,18 +175,10 @@ async def add_file(db: AsyncSession, files: FileStore, principal: Principal, doc
         await db.commit()
     except IntegrityError:  # the same file_id raced in from a retry: keep the first
         await db.rollback()
-        await _forget(files, {display_key, original_key})
+        await forget(files, {display_key, original_key})
         return await load_own(db, principal, document_id), False
     db.expire_all()
     return await load_own(db, principal, document_id), True
-
-
-async def _forget(files: FileStore, keys: set[str]) -> None:
-    for key in keys:
-        try:
-            await files.delete(key)
-        except Exception:  # a stray file is harmless; the purge would not find it again, so log it
-            log.warning("could not delete a stored upload")
 
 
 async def remove_file(db: AsyncSession, files: FileStore, principal: Principal, document_id: str,
@@ -199,7 +191,7 @@ async def remove_file(db: AsyncSession, files: FileStore, principal: Principal, 
     keys = {target.display_key, target.original_key}
     await db.delete(target)
     await db.commit()
-    await _forget(files, keys)
+    await forget(files, keys)
     db.expire_all()
     return await load_own(db, principal, document_id)
 
@@ -210,7 +202,7 @@ async def remove(db: AsyncSession, files: FileStore, principal: Principal, docum
     keys = {k for f in document.files for k in (f.display_key, f.original_key)}
     await db.delete(document)
     await db.commit()
-    await _forget(files, keys)
+    await forget(files, keys)
 
 
 async def readable(db: AsyncSession, principal: Principal, document_id: str) -> Document:
@@ -300,7 +292,7 @@ async def purge_stale(db: AsyncSession, files: FileStore, now: datetime | None =
     await db.execute(delete(DocumentFile).where(DocumentFile.document_id.in_(ids)))
     await db.execute(delete(Document).where(Document.id.in_(ids), Document.state == "draft"))
     await db.commit()
-    await _forget(files, keys)
+    await forget(files, keys)
     log.info("purged stale uploads", extra={"event": {"documents": len(ids)}})
     return len(ids)
 

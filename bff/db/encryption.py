@@ -1,4 +1,4 @@
-"""The encrypted columns as a whole: the check at startup, and rotation (``python -m bff reencrypt``).
+"""The encrypted columns as a whole: the check at startup, and rotation (``python -m bff reencrypt [--check]``).
 
 The columns are found in the models (every column typed ``EncryptedText`` / ``EncryptedJSON``), so a new one is
 covered by both without a list to keep. Values are read and written raw (the ciphertext, not through the column
@@ -8,6 +8,8 @@ written under the current key anyway.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import logging
 from collections import Counter
@@ -19,8 +21,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import TableClause
 
+from bff.db.engine import create_engine
 from bff.db.models import Base
 from bff.lib.crypto import DecryptionFailed, EncryptedJSON, EncryptedText, Keyring
+from bff.lib.logging import configure_logging
+from bff.settings import Settings
 
 log = logging.getLogger("bff.crypto")
 BATCH = 500
@@ -156,3 +161,31 @@ async def reencrypt(engine: AsyncEngine, keyring: Keyring, *, write: bool = True
                         report.rewritten += done.rowcount
         reports.append(report)
     return reports
+
+
+def reencrypt_command(settings: Settings, args: list[str]) -> int:
+    """Rewrites every encrypted value under the first key of DATA_ENCRYPTION_KEYS (key rotation); ``--check``
+    only decrypts everything and counts values per key. Exit 1 when some value does not decrypt."""
+    parser = argparse.ArgumentParser(prog="python -m bff reencrypt",
+                                     description="Move encrypted personal data to the current key (docs/privacy.md).")
+    parser.add_argument("--check", action="store_true", help="decrypt and count per key; change nothing")
+    options = parser.parse_args(args)
+    configure_logging(settings.server.log_level)
+    keyring = Keyring.from_settings(settings.crypto)
+
+    async def run() -> list[ColumnReport]:
+        engine = create_engine(settings.database)
+        try:
+            return await reencrypt(engine, keyring, write=not options.check)
+        finally:
+            await engine.dispose()
+
+    reports = asyncio.run(run())
+    print(f"keys: {', '.join(keyring.kids)} (current: {keyring.current_kid})")
+    for report in reports:
+        print("  " + report.line(keyring.current_kid, write=not options.check))
+    failed = sum(len(r.failed) for r in reports)
+    if failed:
+        print(f"{failed} values do not decrypt: a key is missing from DATA_ENCRYPTION_KEYS, or they were altered")
+        return 1
+    return 0
