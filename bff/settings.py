@@ -333,6 +333,7 @@ class Settings:
     crypto: CryptoSettings
     retention: RetentionSettings
     security: SecuritySettings
+    metrics: MetricsSettings
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -351,6 +352,7 @@ class Settings:
             crypto=CryptoSettings.from_env(server.data_dir),
             retention=RetentionSettings.from_env(),
             security=SecuritySettings.from_env(),
+            metrics=MetricsSettings.from_env(),
         )
 
 
@@ -412,3 +414,23 @@ class SecuritySettings:
             rate_limits=_rate_limit_overrides(),
             rate_limits_enabled=_env_bool("RATE_LIMITS_ENABLED", True),
         )
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics at ``GET /metrics`` (``bff.lib.metrics``, docs/operations.md).
+
+    ``METRICS_ENABLED`` (default on): off removes the route and the per-request timing. ``METRICS_ALLOWED``
+    (comma-separated IPs or CIDRs; default ``127.0.0.1/32,::1/128``): the client addresses that may read it, as
+    ``bff.lib.clientaddr`` sees them (so a request forwarded by a trusted proxy counts as the client's, not the
+    proxy's); every other client gets 404. Scrape each instance on its own address, never through nginx.
+    """
+
+    enabled: bool
+    allowed: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls) -> MetricsSettings:
+        allowed = _env("METRICS_ALLOWED", "127.0.0.1/32,::1/128")
+        return cls(enabled=_env_bool("METRICS_ENABLED", True),
+                   allowed=tuple(a.strip() for a in allowed.split(",") if a.strip()))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the portal and its tests need, only when something is missing.
 set -euo pipefail
-packages=(postgresql redis-server chromium poppler-utils fonts-noto-cjk fonts-wqy-microhei libnss3-tools softhsm2 opensc)
+packages=(postgresql redis-server chromium poppler-utils fonts-noto-cjk fonts-wqy-microhei libnss3-tools softhsm2 opensc nginx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,6 +17,7 @@ PUBLIC_ROUTES = {
     "/v/{token:str}", "/V/{token:str}", "/v/{token:str}/id", "/V/{token:str}/id",  # verification, by the QR
     "/verify", "/verify/pdf", "/status/1", "/.well-known/jwks.json", "/healthz",  # by 核验码, by file; offline
     "/s/{share_id:str}",  # the 政审回复函's share link (its access code is the credential)
+    "/metrics",  # no session, but only for METRICS_ALLOWED addresses (loopback by default): 404 for the rest
     "/schema", "/schema/openapi.json", "/schema/openapi.yaml", "/schema/openapi.yml", "/schema/{path:str}",
 }
 

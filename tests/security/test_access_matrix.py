@@ -230,6 +230,9 @@ FILE = "/api/documents/{document_id:str}/files/{file_id:str}"
 ROUTES: list[Route] = [
     # public: the same answer whoever asks (the share link excepted: never the holder themself)
     Route("GET", "/healthz", "public", lambda w, a, t: r("GET", "/healthz"), 200),
+    # every actor here connects from loopback, which METRICS_ALLOWED lets in (tests/ops/ checks the refusals)
+    Route("GET", "/metrics", "public", lambda w, a, t: r("GET", "/metrics"), 200,
+          check=page_says("portal_http_request_duration_seconds_bucket")),
     Route("GET", "/.well-known/jwks.json", "public", lambda w, a, t: r("GET", "/.well-known/jwks.json"), 200),
     Route("GET", "/status/1", "public", lambda w, a, t: r("GET", "/status/1"), 200),
     Route("GET", "/schema", "public", lambda w, a, t: r("GET", "/schema"), 200),
