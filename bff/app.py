@@ -41,6 +41,8 @@ from bff.domain.notifications.dispatcher import Notifier
 from bff.domain.notifications.senders import HttpSmsSender, PushSender, VapidKey
 from bff.domain.retention.services import retention_forever
 from bff.domain.uploads import DocumentController
+from bff.domain.verification.cache import VerdictCache
+from bff.domain.verification.cache import listen as forget_changed_certificates
 from bff.domain.verification.controllers import VerificationController
 from bff.domain.verification.services import VerifyTrust
 from bff.domain.verification.tokens import TokenKeys
@@ -50,6 +52,7 @@ from bff.lib.deps import provide_db
 from bff.lib.errors import exception_handlers
 from bff.lib.files import file_store
 from bff.lib.logging import configure_logging, request_id_middleware
+from bff.lib.metrics import metered, metrics_handler, metrics_middleware
 from bff.lib.openapi import ErrorResponses
 from bff.lib.ratelimit import RateLimited, RateLimiter, RateLimits, configured, handle_rate_limited
 from bff.lib.security import allowed_hosts, security_middleware_factory
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     provincial = HttpProvincialClient(settings.provincial.api_url, http,
                                       ServiceTokenProvider(oidc, settings.provincial.audience),
                                       settings.provincial.timeout)
+    provincial = metered(provincial)  # each call counted for /metrics (bff.lib.metrics)
     token_keys = TokenKeys.load_or_create(settings.signing.token_keys_dir)
     files = file_store(settings.files, settings.server.data_dir)
     issuer = Issuer(signing=settings.signing, token_keys=token_keys, files=files,
@@ -101,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "relay_wakeup": asyncio.Event(),
         "push_sender": push_sender, "notify_wakeup": asyncio.Event(),
         "calendar": WorkingCalendar(settings.calendar.holidays_file), "rate_limits": rate_limits,
-        "verify_trust": VerifyTrust.load(settings.signing),
+        "verify_trust": VerifyTrust.load(settings.signing), "verdicts": VerdictCache(),
     })
 
     @contextlib.asynccontextmanager
@@ -116,8 +120,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             async def agencies() -> list[Agency]:
                 return await directory(provincial, store)
 
-            poller = Poller(app.state.db_sessions, provincial, settings.provincial, on_change, app.state.relay_wakeup,
-                            agencies, app.state.notify_wakeup)
+            poller = Poller(app.state.db_sessions, metered(provincial, poller=True), settings.provincial, on_change,
+                            app.state.relay_wakeup, agencies, app.state.notify_wakeup)
             tasks = [asyncio.create_task(relay.run(app.state.relay_wakeup), name="relay"),
                      asyncio.create_task(poller.run(), name="poller")]
             if settings.retention.enabled:
@@ -127,6 +131,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 sms = HttpSmsSender(http, notify.sms_gateway_url, notify.sms_api_key, notify.http_timeout)
                 notifier = Notifier(app.state.db_sessions, notify, sms, push_sender)
                 tasks.append(asyncio.create_task(notifier.run(app.state.notify_wakeup), name="notifier"))
+        # revocations and reissues committed anywhere reach this instance's verdict cache (and this one's others)
+        tasks.append(asyncio.create_task(forget_changed_certificates(channels, app.state.verdicts), name="verdicts"))
         try:
             yield
         finally:
@@ -144,13 +150,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController, MeController, ArchiveController, ApplicationController, DocumentController,
             UnitController, AgencyController, EventsController, VerificationController, HealthController,
             NotificationController, spa_handler(settings.server.web_dist),
+            *([metrics_handler(settings.metrics)] if settings.metrics.enabled else []),
         ],
         guards=[require_session],
         dependencies={"db": Provide(provide_db)},
         exception_handlers={**exception_handlers, RateLimited: handle_rate_limited},
         allowed_hosts=allowed_hosts(settings.server.public_base_url, settings.server.host, settings.server.port,
                                     settings.security.allowed_hosts),
-        middleware=[client_address_middleware_factory(TrustedProxies(settings.security.trusted_proxies)),
+        middleware=[*([metrics_middleware] if settings.metrics.enabled else []),
+                    client_address_middleware_factory(TrustedProxies(settings.security.trusted_proxies)),
                     request_id_middleware, security_middleware_factory(settings.server.public_base_url,
                                                                        settings.oidc.issuer)],
         plugins=[channels, ErrorResponses()],

@@ -15,6 +15,7 @@ what they expect) and nothing else: only a process on the host itself can connec
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 
@@ -25,6 +26,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)  # parsed twice per request (peer and hop); the same few addresses come back
 def _address(text: str) -> Address | None:
     """An IP address as proxies write it: plain, ``[v6]``, ``[v6]:port`` or ``v4:port``; None when it is not one."""
     value = text.strip()

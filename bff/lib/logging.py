@@ -24,10 +24,26 @@ def _loggable(path: str) -> str:
     return _SECRET_PATHS.sub(lambda m: f"/{m.group(1)}/{{secret}}", path)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False) builds one per call
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Every request writes one (the access line), so the time stamp is formatted once
+    per second and the encoder made once."""
+
+    _second = -1
+    _stamp = ""
+
+    def _ts(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+            self._second = second
+        return self._stamp
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self._ts(record),
             "level": record.levelname,
             "logger": record.name,
             "request_id": request_id_var.get(),
@@ -38,10 +54,15 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:
+    # Every request logs its access line: skip what LogRecord would look up for it that no line here shows (the
+    # thread, process and multiprocessing names; the logging HOWTO's "Optimization" section).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -78,12 +99,16 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
-            path = _loggable(scope.get("path", ""))
-            access_log.info(
-                "%s %s %s", scope.get("method"), path, status,
-                extra={"http": {"method": scope.get("method"), "path": path, "status": status,
-                                "ms": round((time.perf_counter() - started) * 1000, 1)}},
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                path = _loggable(scope.get("path", ""))
+                method = scope.get("method")
+                # makeRecord + handle is what .info() does, less the walk up the stack for the caller's file and
+                # line, which no formatter here prints
+                access_log.handle(access_log.makeRecord(
+                    access_log.name, logging.INFO, __file__, 0, "%s %s %s", (method, path, status), None,
+                    extra={"http": {"method": method, "path": path, "status": status,
+                                    "ms": round((time.perf_counter() - started) * 1000, 1)}},
+                ))
             request_id_var.reset(token)
 
     return middleware

@@ -85,9 +85,12 @@ class Relay:
     async def run(self, wakeup: asyncio.Event) -> None:
         while True:
             try:
-                await self.drain_once()
+                worked = await self.drain_once()
             except Exception:
                 log.exception("relay pass failed")
+                worked = 0
+            if worked >= self.settings.relay_batch:
+                continue  # a full batch, all ours: a backlog is draining, so the next batch goes at once
             try:
                 await asyncio.wait_for(wakeup.wait(), self.settings.relay_interval)
             except TimeoutError:

@@ -127,8 +127,8 @@ class ApplicationController(Controller):
 
     @get("/", operation_id="listApplications", summary="我的申请")
     async def list(self, request: Request[Any, Any, Any], db: Db) -> ApplicationList:
-        rows = await services.list_for(db, current_principal(request))
-        return ApplicationList(items=[services.summary(a, request.app.state.calendar) for a in rows])
+        return ApplicationList(items=await services.summaries_for(db, current_principal(request),
+                                                                  request.app.state.calendar))
 
     @get("/{application_id:str}", operation_id="getApplication", summary="One application with its timeline")
     async def detail(self, request: Request[Any, Any, Any], db: Db, application_id: FromPath[str]) -> ApplicationDetail:

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bff.db.models import Application, Reminder, StatusEvent
@@ -129,6 +130,30 @@ def _started_on(app: Application) -> date | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _due_on(calendar: WorkingCalendar, started: date, working_days: int) -> date:
+    """Due dates repeat across requests and people (the same day reached, the same time limit): counted once."""
+    return calendar.add_working_days(started, working_days)
+
+
+def counts_days(kind: str, status: str) -> bool:
+    """Whether the step awaited after ``status`` has a time limit (so its due date needs the day it began)."""
+    step = AWAITED.get((kind, status))
+    return status not in ENDED and step is not None and step.working_days is not None
+
+
+def due(kind: str, status: str, reached_at: datetime | None, calendar: WorkingCalendar,
+        today: date) -> tuple[str | None, bool]:
+    """(due date, overdue) of the step awaited after ``status``, reached at ``reached_at`` (the latest event of
+    that status); what ``next_step`` says, for 「我的申请」 which needs no more than that."""
+    if not counts_days(kind, status) or reached_at is None:
+        return None, False
+    step = AWAITED[(kind, status)]
+    assert step.working_days is not None
+    on = _due_on(calendar, reached_at.astimezone(CHINA).date(), step.working_days)
+    return on.isoformat(), today > on
+
+
 def next_step(app: Application, calendar: WorkingCalendar, today: date) -> NextStep | None:
     if app.status in ENDED:
         return None
@@ -141,12 +166,12 @@ def next_step(app: Application, calendar: WorkingCalendar, today: date) -> NextS
     step = AWAITED.get((app.kind, app.status))
     if step is None:
         return None
-    due = None
+    on = None
     started = _started_on(app)
     if step.working_days is not None and started is not None:
-        due = calendar.add_working_days(started, step.working_days)
+        on = _due_on(calendar, started, step.working_days)
     return NextStep(label=step.label, actor_name=_agencies(app)[step.actor] or "存档机构",
-                    due_on=due.isoformat() if due else None, overdue=due is not None and today > due)
+                    due_on=on.isoformat() if on else None, overdue=on is not None and today > on)
 
 
 def upcoming(app: Application) -> list[str]:

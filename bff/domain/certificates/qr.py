@@ -26,6 +26,11 @@ MIN_PRINTED_SIZE_MM = 25.0  # printed side of the symbol, quiet zone excluded
 MIN_MODULE_SIZE_MM = 0.25  # below this, phone cameras struggle with laser-printed copies
 MAX_VERSION = 10  # 57 x 57 modules: larger symbols get hard to scan at ~30 mm
 ERROR_CORRECTION = "M"
+# The data mask. ISO/IEC 18004 lets the encoder pick any of the eight (the symbol says which; every reader
+# follows it) and suggests the one with the lowest penalty score. ``qrcode`` scores all eight in pure Python:
+# 13 ms of a 38 ms certificate. On our verification URLs mask 2 scores lowest on average (about 5 % above the
+# best of the eight for each URL, well below the other fixed choices), so it is used always: ~3 ms.
+MASK_PATTERN = 2
 
 _MM = 72 / 25.4
 _ERROR_CORRECTION = {
@@ -62,7 +67,8 @@ def qr_matrix(data: str, error_correction: str = ERROR_CORRECTION) -> QrMatrix:
     Data made only of alphanumeric-set characters is one alphanumeric segment. Anything else is
     left to ``qrcode``'s segmentation (byte mode, with numeric/alphanumeric runs of 20+ split off).
     """
-    code = qrcode.QRCode(error_correction=_ERROR_CORRECTION[error_correction], border=0, box_size=1)
+    code = qrcode.QRCode(error_correction=_ERROR_CORRECTION[error_correction], border=0, box_size=1,
+                         mask_pattern=MASK_PATTERN)
     raw = data.encode("utf-8")
     if _ALPHANUMERIC.fullmatch(raw):
         code.add_data(qrcode.util.QRData(raw, mode=qrcode.util.MODE_ALPHA_NUM))

@@ -23,7 +23,7 @@ import io
 import logging
 import ssl
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pkcs11
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -40,8 +41,9 @@ from pkcs11 import Attribute, ObjectClass
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
@@ -99,6 +101,16 @@ class _KeyCachingSigner(signers.SimpleSigner):
             cert_registry=registry,
         )
         self._key = key
+        self._signing_certificate_v2 = _FixedSigningCertificateV2(self.signing_cert)
+
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[attributes.CMSAttributeProvider]:
+        """pyHanko's providers, with the ESS signing-certificate-v2 attribute (the certificate's hash and issuer,
+        ~0.8 ms to build) made once: it is the same for every signature by this certificate."""
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if isinstance(provider, attributes.SigningCertificateV2Provider):
+                yield self._signing_certificate_v2
+            else:
+                yield provider
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
@@ -108,6 +120,16 @@ class _KeyCachingSigner(signers.SimpleSigner):
         if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
             return self._key.sign(data, ec.ECDSA(hash_algo))
         return bytes(super().sign_raw(data, digest_algorithm))
+
+
+class _FixedSigningCertificateV2(attributes.CMSAttributeProvider):
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        self._der = as_signing_certificate_v2(signing_cert).dump()
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return tsp.SigningCertificateV2.load(self._der)  # a fresh object each time: nothing shared between CMSes
 
 
 _tls_context_lock = threading.Lock()

@@ -12,16 +12,17 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bff.db.models import Certificate
 from bff.domain.applications.schemas import KIND_NAMES
 from bff.domain.certificates.pdfcheck import PdfEvidence
-from bff.domain.certificates.services import state_of
+from bff.domain.verification.cache import CertificateFacts, VerdictCache
 from bff.domain.verification.offline import token_from_url
 from bff.domain.verification.page import VerificationView
 from bff.domain.verification.tokens import InvalidToken, TokenClaims, TokenKeys, holder_hash
@@ -35,19 +36,19 @@ CODE = re.compile(r"^[A-Z2-7]{16}$")
 KIND_NAMES_ON_PAGE = {**KIND_NAMES, "political_review": "政审回复函"}
 
 
-def _view(certificate: Certificate, today: dt.date) -> VerificationView:
-    state = state_of(certificate, today)
+def _view(certificate: Certificate | CertificateFacts, today: dt.date) -> VerificationView:
+    facts = certificate if isinstance(certificate, CertificateFacts) else CertificateFacts.of(certificate)
+    state = facts.state(today)
     verdict = "genuine" if state == "valid" else state
     reason = None
     if state == "revoked":
-        reason = f"撤销原因：{certificate.revoked_reason}" if certificate.revoked_reason else None
+        reason = f"撤销原因：{facts.revoked_reason}" if facts.revoked_reason else None
     return VerificationView(
         verdict=verdict,  # type: ignore[arg-type]
-        kind_name=KIND_NAMES_ON_PAGE.get(certificate.kind, certificate.kind),
-        agency_name=certificate.agency_name, certificate_no=certificate.certificate_no,
-        issued_on=dt.date.fromisoformat(certificate.issued_on),
-        expires_on=dt.date.fromisoformat(certificate.expires_on) if certificate.expires_on else None,
-        holder_name_masked=certificate.holder_name_masked, holder_id_masked=certificate.holder_id_masked,
+        kind_name=KIND_NAMES_ON_PAGE.get(facts.kind, facts.kind),
+        agency_name=facts.agency_name, certificate_no=facts.certificate_no,
+        issued_on=facts.issued_on, expires_on=facts.expires_on,
+        holder_name_masked=facts.holder_name_masked, holder_id_masked=facts.holder_id_masked,
         reason=reason,
     )
 
@@ -64,11 +65,41 @@ def claims_of(keys: TokenKeys, token: str) -> TokenClaims | None:
         return None
 
 
+FORGED = VerificationView(verdict="forged", reason=NOT_ISSUED_HERE)
+
+
+async def page_view(db_sessions: async_sessionmaker[AsyncSession], cache: VerdictCache, keys: TokenKeys,
+                    token: str) -> tuple[VerificationView, bool]:
+    """The QR link's page: the verdict, and whether it names one of our certificates (the ID-number form is offered
+    then). The certificate's facts come from ``cache`` when it has them (``verification.cache``: a change shows at
+    once, or within its TTL when made outside the BFF), else from the database, without a session otherwise."""
+    claims = claims_of(keys, token)
+    if claims is None:
+        return FORGED, False
+    facts = cache.get(claims.certificate_id)
+    if facts is None:
+        generation = cache.generation
+        async with db_sessions() as db:
+            certificate = await _certificate(db, claims.certificate_id)
+            facts = CertificateFacts.of(certificate) if certificate is not None else None
+        if facts is None:
+            return FORGED, False
+        cache.put(facts, generation)
+    if facts.kind != claims.kind:
+        return FORGED, False
+    return _facts_view(facts, today_in_china()), True
+
+
+@lru_cache(maxsize=4096)
+def _facts_view(facts: CertificateFacts, today: dt.date) -> VerificationView:
+    return _view(facts, today)
+
+
 async def by_token(db: AsyncSession, keys: TokenKeys, token: str) -> tuple[VerificationView, Certificate | None]:
     claims = claims_of(keys, token)
     certificate = await _certificate(db, claims.certificate_id) if claims else None
     if claims is None or certificate is None or certificate.kind != claims.kind:
-        return VerificationView(verdict="forged", reason=NOT_ISSUED_HERE), None
+        return FORGED, None
     return _view(certificate, today_in_china()), certificate
 
 
