@@ -42,7 +42,8 @@ typecheck: python-deps
 pytest: python-deps
 	$(BIN)/python -m pytest
 
-# Issue 7's benchmarks (certificate render + sign; verify endpoint vs hello-world); not part of `test`.
+# Issue 6's benchmarks B0–B6 on PostgreSQL + Redis (~25 min; `--quick` ~3 min; `--write-results` records the run
+# in bench/RESULTS.md); not part of `test` (tests/bench runs the quick mode).
 .PHONY: bench
 bench: python-deps
 	$(BIN)/python -m bench

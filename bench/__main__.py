@@ -1,10 +1,10 @@
-"""``python -m bench``: see :mod:`bench.run`."""
+"""``python -m bench``: see :mod:`bench.cli`."""
 
 from __future__ import annotations
 
 import sys
 
-from bench.run import main
+from bench.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

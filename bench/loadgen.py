@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
+import os
 import shutil
 import subprocess
 import sys
@@ -38,42 +38,38 @@ class LoadResult:
     bad: int  # non-2xx answers, socket errors and timeouts, answers without the expected text
     statuses: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    p95_ms: float = float("nan")
+    mix: dict[str, int] = field(default_factory=dict)  # requests by kind (the mixed script)
 
 
 # --- wrk ------------------------------------------------------------------------------------------------------
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    found = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text.strip())
-    if not found:
-        raise ValueError(f"cannot read wrk latency {text!r}")
-    return float(found.group(1)) * _UNITS[found.group(2)]
+LUA = Path(__file__).resolve().parent / "lua"
 
 
 def parse_wrk(output: str, connections: int) -> LoadResult:
-    rps = re.search(r"Requests/sec:\s+([0-9.]+)", output)
-    total = re.search(r"([0-9]+) requests in ([0-9.]+)(us|ms|s|m)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    if not (rps and total and p50 and p99):
-        raise ValueError(f"cannot read wrk's output:\n{output}")
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+([0-9]+)", output)
-    errors = re.search(r"Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)", output)
-    bad = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
-    return LoadResult(tool="wrk", connections=connections, seconds=_ms(total.group(2) + total.group(3)) / 1000,
-                      requests=int(total.group(1)), rps=float(rps.group(1)), p50_ms=_ms(p50.group(1)),
-                      p99_ms=_ms(p99.group(1)), bad=bad)
+    """The JSON line bench/lua/report.lua prints at the end of a run."""
+    line = next((ln for ln in output.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise ValueError(f"no BENCH_JSON line in wrk's output:\n{output}")
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = data["duration_us"] / 1e6
+    errors = sum(data[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return LoadResult(tool="wrk", connections=connections, seconds=seconds, requests=data["requests"],
+                      rps=data["requests"] / seconds if seconds else 0.0, p50_ms=data["p50_us"] / 1000,
+                      p99_ms=data["p99_us"] / 1000, bad=errors, statuses=data["statuses"],
+                      p95_ms=data["p95_us"] / 1000, mix=data["mix"])
 
 
-def run_wrk(url: str, connections: int, seconds: float) -> LoadResult | None:
-    """``wrk -t1 -cN -dS --latency URL``; None when wrk is not installed."""
+def run_wrk(url: str, connections: int, seconds: float, *, script: str = "get.lua",
+            env: dict[str, str] | None = None) -> LoadResult | None:
+    """``wrk -t1 -cN -dS`` with one of bench/lua's scripts (``env`` configures it); None when wrk is missing."""
     wrk = shutil.which("wrk")
     if wrk is None:
         return None
     done = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-                           "--latency", url], capture_output=True, text=True, timeout=seconds + 60, check=True)
+                           "-s", str(LUA / script), url], capture_output=True, text=True, timeout=seconds + 120,
+                          check=True, env={**os.environ, "BENCH_LUA_DIR": str(LUA), **(env or {})})
     return parse_wrk(done.stdout, connections)
 
 
@@ -98,12 +94,12 @@ def run_python(url: str, connections: int, seconds: float, *, method: str = "GET
     return LoadResult(**json.loads(done.stdout))
 
 
-def run_get(url: str, connections: int, seconds: float) -> LoadResult:
+def run_get(url: str, connections: int, seconds: float, cookie: str | None = None) -> LoadResult:
     """GET load with wrk, or with the Python client when wrk is missing."""
-    result = run_wrk(url, connections, seconds)
+    result = run_wrk(url, connections, seconds, env={"BENCH_COOKIE": cookie or ""})
     if result is not None:
         return result
-    fallback = run_python(url, connections, seconds)
+    fallback = run_python(url, connections, seconds, headers={"Cookie": cookie} if cookie else None)
     fallback.note = "wrk not installed: Python client (may be the bottleneck)"
     return fallback
 
@@ -217,7 +213,7 @@ async def _load(args: argparse.Namespace, body: bytes) -> LoadResult:
     return LoadResult(tool="python", connections=args.connections, seconds=round(elapsed, 3),
                       requests=len(tally.latencies), rps=len(tally.latencies) / elapsed,
                       p50_ms=_percentile(tally.latencies, 50), p99_ms=_percentile(tally.latencies, 99),
-                      bad=tally.bad, statuses=dict(tally.statuses))
+                      bad=tally.bad, statuses=dict(tally.statuses), p95_ms=_percentile(tally.latencies, 95))
 
 
 def main(argv: list[str]) -> int:
