@@ -2,8 +2,8 @@
 
 赵磊 signs in, opens 我的档案, applies, opens 我的申请 and the application's detail, and signs out. Before signing
 out, the test puts his name, ID number and phone into every store a page can keep (localStorage,
-sessionStorage, IndexedDB, a Cache Storage cache), as the offline copy of 我的申请 (a later issue) or a saved
-draft would: sign-out must clear all of it, as well as whatever the app itself kept. Afterwards none of the
+sessionStorage, IndexedDB, a Cache Storage cache), as a saved draft might, besides the app's own offline copy of
+我的申请: sign-out must clear all of it, as well as whatever the app itself kept. Afterwards none of the
 browser's stores or cookies hold his ID number, phone or name, whole or masked, and the Back button shows
 none of it. The service worker never answers or keeps an ``/api/`` request, in the browser and in the built
 worker it is given."""
@@ -26,6 +26,7 @@ MASKED_ID, MASKED_PHONE = "520102********0051", "158****3456"
 BFF_PATHS = ("/api", "/auth", "/v", "/V", "/verify", "/status", "/s", "/.well-known", "/healthz", "/schema")
 PRECACHE = "workbox-precache"
 SESSION_COOKIE = "__Host-portal_session"
+OFFLINE_DB = "portal-offline"
 
 DUMP_STORAGE = """async () => {
     const out = { localStorage: {}, sessionStorage: {}, indexedDB: {}, caches: {} };
@@ -130,6 +131,9 @@ def test_sign_out_leaves_nothing_of_the_person_in_the_browser(e2e_stack: Stack, 
     assert cached_urls and not [u for u in cached_urls if is_bff_path(u)], cached_urls
     left = personal(json.dumps(before, ensure_ascii=False))
     assert left == [], f"kept by the app while signed in: {left}"
+    # the app's own offline copy of 我的申请 (web/src/lib/offlineApplications.ts), with his reference number only
+    offline = before["indexedDB"].get(OFFLINE_DB, {}).get("applications", {}).get("values", [])
+    assert offline and offline[0]["items"], before["indexedDB"].keys()
 
     record = json.dumps({"name": NAME, "id_number": ID_NUMBER, "phone": PHONE}, ensure_ascii=False)
     page.evaluate(PLANT, record)

@@ -24,6 +24,7 @@ declare module 'vue' {
     DeliveryField: typeof import('./src/components/DeliveryField.vue')['default']
     DocumentFiles: typeof import('./src/components/DocumentFiles.vue')['default']
     DocumentUploader: typeof import('./src/components/DocumentUploader.vue')['default']
+    ElderSwitch: typeof import('./src/components/ElderSwitch.vue')['default']
     EmployerShell: typeof import('./src/components/EmployerShell.vue')['default']
     ErrorState: typeof import('./src/components/ErrorState.vue')['default']
     InlineError: typeof import('./src/components/InlineError.vue')['default']
@@ -33,6 +34,8 @@ declare module 'vue' {
     MaterialAnswers: typeof import('./src/components/MaterialAnswers.vue')['default']
     MaterialPicker: typeof import('./src/components/MaterialPicker.vue')['default']
     NextStepCard: typeof import('./src/components/NextStepCard.vue')['default']
+    OfflineApplications: typeof import('./src/components/OfflineApplications.vue')['default']
+    OfflineScreen: typeof import('./src/components/OfflineScreen.vue')['default']
     OutcomeCard: typeof import('./src/components/OutcomeCard.vue')['default']
     PersonShell: typeof import('./src/components/PersonShell.vue')['default']
     PostAddressAnswer: typeof import('./src/components/PostAddressAnswer.vue')['default']
@@ -70,8 +73,6 @@ declare module 'vue' {
     VanPullRefresh: typeof import('vant/es')['PullRefresh']
     VanSkeleton: typeof import('vant/es')['Skeleton']
     VanSwitch: typeof import('vant/es')['Switch']
-    VanTabbar: typeof import('vant/es')['Tabbar']
-    VanTabbarItem: typeof import('vant/es')['TabbarItem']
     VanTag: typeof import('vant/es')['Tag']
   }
 }

@@ -31,8 +31,9 @@ export default defineConfig({
     Components({ dts: 'components.d.ts', resolvers: [VantResolver()] }),
     VitePWA({
       registerType: 'autoUpdate',
-      injectRegister: 'script-defer',
-      includeAssets: ['favicon.svg', 'apple-touch-icon.png'],
+      // registered by public/register-sw.js, a few seconds after load (see there)
+      injectRegister: false,
+      includeAssets: ['favicon.svg', 'apple-touch-icon.png', 'register-sw.js'],
       manifest: {
         id: '/',
         name: '档案服务',
@@ -78,6 +79,8 @@ export default defineConfig({
   },
   build: {
     target: 'es2020',
+    // dist/.vite/manifest.json: what each route loads first (tests/web/test_bundle_budget.py checks the budgets)
+    manifest: true,
     // keep first load small: report anything surprisingly large
     chunkSizeWarningLimit: 300,
     rolldownOptions: {

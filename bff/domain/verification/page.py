@@ -61,7 +61,8 @@ body{margin:0;background:#f2f3f5;color:#1f2329;line-height:1.6;
 font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC",
 "Microsoft YaHei","WenQuanYi Micro Hei",sans-serif}
 .wrap{max-width:560px;margin:0 auto;padding:16px 16px 32px}
-.site{margin:4px 4px 12px;font-size:14px;color:#4e5561}
+.site{display:block;margin:4px 4px 12px;font-size:14px;color:#4e5561}
+.page-title{margin:0 4px 12px;font-size:22px;line-height:1.4}
 .card{background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 1px 3px rgba(0,0,0,.08);margin-bottom:16px}
 .verdict{padding:28px 20px 24px;text-align:center;color:#fff}
 .ok .verdict{background:#0b7a41}
@@ -151,6 +152,8 @@ def _id_check(view: VerificationView) -> str:
 
 
 def _document(title: str, body: str, footer: str, site_name: str, section: str = "电子证明核验") -> str:
+    # one <h1> per page for screen readers: the verdict's own, or else the page's title
+    heading = "" if "<h1" in body else f'<h1 class="page-title">{escape(title)}</h1>'
     return (
         "<!doctype html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -161,8 +164,8 @@ def _document(title: str, body: str, footer: str, site_name: str, section: str =
         '<meta name="color-scheme" content="light">\n'
         f"<title>{escape(title)} - {escape(section)} - {escape(site_name)}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<div class="wrap"><div class="site">{escape(site_name)} · {escape(section)}</div>\n'
-        f"<main>{body}</main>\n"
+        f'<div class="wrap"><header class="site">{escape(site_name)} · {escape(section)}</header>\n'
+        f"<main>{heading}{body}</main>\n"
         f"<footer>{escape(footer)}</footer>"
         "</div>\n</body>\n</html>\n"
     )

@@ -3,11 +3,17 @@ import { api } from '@/api/client'
 import { call, type ApiError } from '@/api/result'
 import type { ApplicationCreate, MaterialChoice, RatingCreate, Requirements, TargetNature } from '@/api/types'
 import { useResource } from './useResource'
+import { saveOfflineList } from '@/lib/offlineApplications'
 import { useLiveEvents } from './useLiveEvents'
 
-/** 我的申请, newest first; refetched when the server says one of them changed. */
+/** 我的申请, newest first; refetched when the server says one of them changed. Each answer also becomes the
+ * offline copy of the list (lib/offlineApplications.ts). */
 export function useApplications() {
-  const resource = useResource(() => call(() => api.GET('/api/applications')))
+  const resource = useResource(async () => {
+    const result = await call(() => api.GET('/api/applications'))
+    if (result.ok) void saveOfflineList(result.data.items)
+    return result
+  })
   useLiveEvents(() => void resource.reload({ silent: true }))
   return resource
 }

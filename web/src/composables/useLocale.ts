@@ -3,7 +3,7 @@ import { Locale } from 'vant'
 import vantZhCN from 'vant/es/locale/lang/zh-CN'
 import { DEFAULT_LOCALE, i18n, LOCALES, type AppLocale } from '@/i18n'
 
-// The only thing kept in the browser's storage: the language choice (never personal data).
+// Kept in the browser's storage: the language choice (never personal data; it outlives sign-out).
 export const LOCALE_STORAGE_KEY = 'portal.locale'
 let vantEn: Record<string, unknown> | undefined
 

@@ -7,6 +7,8 @@ const en: typeof zhCN = {
     loading: 'Loading…',
     switchLanguage: '中文',
     switchLanguageLabel: 'Switch to Chinese',
+    elderMode: 'Large text',
+    elderModeHint: 'Larger text and buttons, stronger contrast',
   },
   signIn: {
     intro: 'Find out where your personnel archive is kept, apply online for a storage certificate and follow its progress.',
@@ -121,6 +123,18 @@ const en: typeof zhCN = {
     sentTitle: 'Application submitted',
     sentText: 'The {material} from {unit} is still needed. Once they upload it, the application goes to the archive agency by itself.',
     openApplication: 'View the application',
+  },
+  offline: {
+    title: 'You are offline',
+    lead: 'This phone has no network connection. Below is the list of applications as last synced; it updates by itself once you are back online.',
+    unreachableTitle: 'The server cannot be reached',
+    unreachableLead: 'The server cannot be reached at the moment. Please try again later.',
+    listTitle: 'My applications',
+    syncedAt: 'Last synced: {time}',
+    none: 'No list of applications is kept on this phone. Go online to see it.',
+    kept: 'Offline, only the kind, status, reference number and dates are shown, never your name, ID number or phone; signing out deletes them.',
+    reconnect: 'Reconnect',
+    dueOn: 'Due by',
   },
   applications: {
     title: 'My applications',

@@ -6,6 +6,8 @@ export default {
     loading: '加载中…',
     switchLanguage: 'English',
     switchLanguageLabel: '切换为英文界面',
+    elderMode: '长辈模式',
+    elderModeHint: '字更大、按钮更大、颜色更清楚',
   },
   signIn: {
     intro: '查询您的人事档案存放在哪里，网上申请存档证明，随时查看办理进度。',
@@ -118,6 +120,18 @@ export default {
     sentTitle: '申请已提交',
     sentText: '还需{unit}上传{material}。单位上传后，申请将自动转送至存档机构办理。',
     openApplication: '查看申请详情',
+  },
+  offline: {
+    title: '当前处于离线状态',
+    lead: '这部手机现在没有连接网络。下面是上次同步时的申请列表，恢复网络后会自动更新。',
+    unreachableTitle: '暂时无法连接服务器',
+    unreachableLead: '暂时无法连接服务器，请稍后重试。',
+    listTitle: '我的申请',
+    syncedAt: '上次同步：{time}',
+    none: '这部手机上没有保存的申请列表，联网后即可查看。',
+    kept: '离线时只显示申请事项、办理状态、申请编号和日期，不含姓名、证件号码和电话；退出登录后即清除。',
+    reconnect: '重新连接',
+    dueOn: '办理期限',
   },
   applications: {
     title: '我的申请',

@@ -5,19 +5,21 @@
  * is gone): the next person to pick up the phone finds nothing. What the app keeps in memory goes with the page
  * (sign-out navigates away; a 401 unmounts the signed-in shell).
  *
- * Anything that starts keeping data in the browser (the offline copy of 我的申请, a saved draft) adds itself
- * here: a Cache Storage cache or an IndexedDB database is deleted below without a change (name the database in
+ * Anything that starts keeping data in the browser (the offline copy of 我的申请 in lib/offlineApplications.ts, a
+ * saved draft) adds itself here: a Cache Storage cache or an IndexedDB database is deleted below without a change (name the database in
  * `APP_DATABASES` too, for browsers that cannot list theirs, and close it on `versionchange`), a
  * sessionStorage key goes with the rest; a localStorage key goes unless it is in `KEPT_KEYS`.
  */
 import { LOCALE_STORAGE_KEY } from '@/composables/useLocale'
+import { ELDER_STORAGE_KEY } from '@/composables/useElderMode'
+import { OFFLINE_DATABASE, stopOfflineCopy } from '@/lib/offlineApplications'
 
 /** The service worker's precache of the app shell (code, styles, icons; no answer of the BFF): it stays. */
 const APP_SHELL_CACHE = /^workbox-precache/
-/** localStorage keys that hold no personal data and outlive a session. */
-const KEPT_KEYS: ReadonlySet<string> = new Set([LOCALE_STORAGE_KEY])
+/** localStorage keys that hold no personal data and outlive a session: the language and 长辈模式 of this device. */
+const KEPT_KEYS: ReadonlySet<string> = new Set([LOCALE_STORAGE_KEY, ELDER_STORAGE_KEY])
 /** IndexedDB databases the app opens (deleted by name where `indexedDB.databases()` is missing). */
-const APP_DATABASES: readonly string[] = []
+const APP_DATABASES: readonly string[] = [OFFLINE_DATABASE]
 /** A store that does not answer in time must not keep the person from signing out. */
 const STEP_TIMEOUT_MS = 3_000
 
@@ -69,6 +71,7 @@ async function clearIndexedDB(): Promise<void> {
 
 /** Forgets everything this browser keeps of the person (see above); never throws, never hangs. */
 export async function forgetPersonalData(): Promise<void> {
+  stopOfflineCopy()
   clearWebStorage()
   await Promise.all([inTime(clearCaches()), inTime(clearIndexedDB())])
 }
