@@ -134,7 +134,6 @@ const en: typeof zhCN = {
     none: 'No list of applications is kept on this phone. Go online to see it.',
     kept: 'Offline, only the kind, status, reference number and dates are shown, never your name, ID number or phone; signing out deletes them.',
     reconnect: 'Reconnect',
-    dueOn: 'Due by',
   },
   applications: {
     title: 'My applications',
