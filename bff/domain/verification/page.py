@@ -219,7 +219,7 @@ def render_share_page(*, unit_name: str | None, action: str, message: str | None
     notice = f'<p class="answer no" role="alert">{escape(message)}</p>' if message else ""
     addressed = f"该政审回复函发给{unit_name}，" if unit_name else ""
     body = (
-        f'<section class="card"><h2>政审回复函</h2>{notice}'
+        f'<section class="card"><h2>输入访问码</h2>{notice}'
         f'<p class="advice">{escape(addressed)}请输入申请人转交的访问码下载。本人不能查看自己的政审材料。</p>'
         f'<form method="post" action="{escape(action)}"><label for="access_code">访问码</label>'
         '<input type="text" id="access_code" name="access_code" autocomplete="off" maxlength="16" required>'
