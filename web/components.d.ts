@@ -15,6 +15,7 @@ declare module 'vue' {
     AgencyPicker: typeof import('./src/components/AgencyPicker.vue')['default']
     AppHeader: typeof import('./src/components/AppHeader.vue')['default']
     AppIcon: typeof import('./src/components/AppIcon.vue')['default']
+    ApplicationSummaryCard: typeof import('./src/components/ApplicationSummaryCard.vue')['default']
     BackBar: typeof import('./src/components/BackBar.vue')['default']
     CertificateCard: typeof import('./src/components/CertificateCard.vue')['default']
     CertificateKindField: typeof import('./src/components/CertificateKindField.vue')['default']
