@@ -112,16 +112,6 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def core_ticks() -> dict[int, tuple[int, int]]:
     """(busy, total) clock ticks of each CPU since boot, from /proc/stat."""
     ticks: dict[int, tuple[int, int]] = {}

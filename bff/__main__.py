@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 
 import uvicorn
@@ -43,12 +42,9 @@ def main(argv: list[str]) -> int:
         if (problem := startup_problem(settings.server.data_dir)) is not None:
             print(problem, file=sys.stderr)
             return 2
-        # proxy headers are read by bff.lib.clientaddr (TRUSTED_PROXIES), not by uvicorn: one rule, tested in-process.
-        # Worker processes: `serve --workers N`, else BFF_WORKERS (default 1); each runs the relay and poller too.
-        workers = int(argv[2]) if argv[1:2] == ["--workers"] and len(argv) > 2 else int(
-            os.environ.get("BFF_WORKERS", "1"))
+        # proxy headers are read by bff.lib.clientaddr (TRUSTED_PROXIES), not by uvicorn: one rule, tested in-process
         uvicorn.run("bff.app:create_app", factory=True, host=settings.server.host, port=settings.server.port,
-                    proxy_headers=False, log_config=None, access_log=False, workers=workers,
+                    proxy_headers=False, log_config=None, access_log=False, workers=settings.server.workers,
                     # open live-update streams never end by themselves: close them 10 s into a stop
                     timeout_graceful_shutdown=10)
         return 0

@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController, MeController, ArchiveController, ApplicationController, DocumentController,
             UnitController, AgencyController, EventsController, VerificationController, HealthController,
             NotificationController, spa_handler(settings.server.web_dist),
-            *([metrics_handler(settings.metrics)] if settings.metrics.enabled else []),
+            *([metrics_handler(settings.metrics, settings.server.workers)] if settings.metrics.enabled else []),
         ],
         guards=[require_session],
         dependencies={"db": Provide(provide_db)},

@@ -36,6 +36,7 @@ class ServerSettings:
     data_dir: Path
     web_dist: Path
     log_level: str
+    workers: int  # uvicorn worker processes of `python -m bff serve`; each runs the relay and poller too
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -48,6 +49,7 @@ class ServerSettings:
             data_dir=Path(_env("DATA_DIR", "var")),
             web_dist=Path(_env("WEB_DIST", "web/dist")),
             log_level=_env("LOG_LEVEL", "INFO"),
+            workers=_env_int("BFF_WORKERS", 1),
         )
 
 

@@ -142,18 +142,20 @@ def submitted(page: Page, stack: Stack) -> str:
 Check = Callable[[str, Page], None]
 
 
+def visit(page: Page, url: str, screen: str, check: Check) -> None:
+    page.goto(url)
+    settled(page)
+    check(screen, page)
+
+
 def person_screens(page: Page, stack: Stack, check: Check) -> None:
     """Signed out, then as a person: every screen of the person's side, each checked once ready."""
     page.goto(stack.portal + "/")
     expect(page.get_by_role("button", name="个人登录")).to_be_visible()
     settled(page)
     check("sign-in", page)
-    page.goto(stack.portal + "/unit/requests/ABCD2345")
-    settled(page)
-    check("unit-request-signed-out", page)
-    page.goto(stack.portal + "/verify")
-    settled(page)
-    check("verify", page)
+    visit(page, stack.portal + "/unit/requests/ABCD2345", "unit-request-signed-out", check)
+    visit(page, stack.portal + "/verify", "verify", check)
 
     sign_in(page, stack, PERSON)
     settled(page)
@@ -168,9 +170,7 @@ def person_screens(page: Page, stack: Stack, check: Check) -> None:
     settled(page)
     check("detail", page)
 
-    page.goto(stack.portal + "/apply/certificate?kind=archive_certificate")
-    settled(page)
-    check("apply-certificate", page)
+    visit(page, stack.portal + "/apply/certificate?kind=archive_certificate", "apply-certificate", check)
     page.get_by_label("证明用途").fill("办理落户")
     page.get_by_label("联系电话").fill("13800138000")
     page.get_by_role("button", name="下一步").click()
@@ -178,12 +178,8 @@ def person_screens(page: Page, stack: Stack, check: Check) -> None:
     expect(next_step).to_be_visible()
     settled(page)
     check("apply-certificate-next", page)
-    page.goto(stack.portal + "/apply/political-review")
-    settled(page)
-    check("apply-political-review", page)
-    page.goto(stack.portal + "/apply/archive-transfer")
-    settled(page)
-    check("apply-archive-transfer", page)
+    visit(page, stack.portal + "/apply/political-review", "apply-political-review", check)
+    visit(page, stack.portal + "/apply/archive-transfer", "apply-archive-transfer", check)
 
 
 def unit_screens(page: Page, stack: Stack, check: Check) -> None:
@@ -194,12 +190,8 @@ def unit_screens(page: Page, stack: Stack, check: Check) -> None:
     page.wait_for_url(f"{stack.portal}/unit**")
     settled(page)
     check("unit-home", page)
-    page.goto(stack.portal + "/unit/apply")
-    settled(page)
-    check("unit-apply", page)
-    page.goto(stack.portal + "/unit/transfer")
-    settled(page)
-    check("unit-transfer", page)
+    visit(page, stack.portal + "/unit/apply", "unit-apply", check)
+    visit(page, stack.portal + "/unit/transfer", "unit-transfer", check)
 
 
 @pytest.fixture(params=["standard", "elder"])

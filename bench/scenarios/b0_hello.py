@@ -10,8 +10,8 @@ import httpx
 
 from bench.context import Context
 from bench.report import LOAD_NOTE, Row, Section, f, load_line, load_table_head
-from bench.system import affinity, cpus_allowed, stop
-from tests.support.servers import free_port, wait_for_port
+from bench.system import affinity, cpus_allowed
+from tests.support.servers import free_port, stop_process, wait_for_port
 from tests.support.stack import REPO
 
 
@@ -29,7 +29,7 @@ def run(ctx: Context) -> Section:
         load, window = ctx.measure_get(url, [proc.pid])
         pinned = cpus_allowed(proc.pid)
     finally:
-        stop(proc)
+        stop_process(proc)
     ctx.hello_rps = load.rps
     section = Section("B0", "B0. Baseline: bare Litestar hello-world")
     section.rows.append(Row("B0", f"hello-world `GET /`, {load.connections} connections",

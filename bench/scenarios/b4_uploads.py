@@ -22,9 +22,9 @@ from bench.context import Context
 from bench.production import Person, new_document
 from bench.report import Row, Section, f, pct
 from bench.scans import jpeg_scan, pdf_scan
-from bench.system import affinity, cpu_seconds, rss_mb, stop
+from bench.system import affinity, cpu_seconds, rss_mb
 from tests.support.portal_client import same_origin
-from tests.support.servers import free_port, wait_for_port
+from tests.support.servers import free_port, stop_process, wait_for_port
 from tests.support.stack import REPO
 
 TARGET_SHARE = 0.60
@@ -161,7 +161,7 @@ def run(ctx: Context) -> Section:
             raw[size] = measure(proc.pid, raw_put(f"http://127.0.0.1:{port}", body), n, args.upload_duration,
                                 len(body), ctx.load_cpu)
     finally:
-        stop(proc)
+        stop_process(proc)
     lines = ["| upload | file MB | in flight | uploads | MB/s | vs raw ingest | p50 ms | server CPU ms per upload | "
              "server CPU | client CPU | RSS before MB | RSS peak MB | growth per upload in flight | × file | errors |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

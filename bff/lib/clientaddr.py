@@ -27,7 +27,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @functools.lru_cache(maxsize=4096)  # parsed twice per request (peer and hop); the same few addresses come back
-def _address(text: str) -> Address | None:
+def parse_address(text: str) -> Address | None:
     """An IP address as proxies write it: plain, ``[v6]``, ``[v6]:port`` or ``v4:port``; None when it is not one."""
     value = text.strip()
     if value.startswith("["):
@@ -43,24 +43,30 @@ def _address(text: str) -> Address | None:
     return address
 
 
-class TrustedProxies:
-    """The networks whose ``X-Forwarded-For`` is believed."""
+class Networks:
+    """A set of networks (``"127.0.0.1/32"``, ``"::1"``, …); ``in`` takes an address or its text."""
 
     def __init__(self, networks: Iterable[str]) -> None:
         self.networks: tuple[Network, ...] = tuple(ipaddress.ip_network(n.strip(), strict=False)
                                                    for n in networks if n.strip())
 
-    def __contains__(self, address: Address | None) -> bool:
+    def __contains__(self, address: Address | str | None) -> bool:
+        if isinstance(address, str):
+            address = parse_address(address)
         return address is not None and any(address in network for network in self.networks)
+
+
+class TrustedProxies(Networks):
+    """The networks whose ``X-Forwarded-For`` is believed."""
 
     def client(self, peer: str, forwarded_for: Sequence[str]) -> str:
         """The client's address for a request from ``peer`` carrying these ``X-Forwarded-For`` values."""
-        if _address(peer) not in self or not forwarded_for:
+        if parse_address(peer) not in self or not forwarded_for:
             return peer
         hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
         nearest = peer
         for hop in reversed(hops):
-            address = _address(hop)
+            address = parse_address(hop)
             if address is None:  # garbage where a proxy should have written an address: keep the last one believed
                 return nearest
             nearest = str(address)
@@ -76,7 +82,7 @@ def client_address_middleware_factory(trusted: TrustedProxies) -> Callable[[ASGI
                 await app(scope, receive, send)
                 return
             peer, port = scope.get("client") or ("", 0)
-            if _address(peer) not in trusted:
+            if parse_address(peer) not in trusted:
                 await app(scope, receive, send)
                 return
             headers = scope.get("headers", [])
@@ -97,10 +103,11 @@ def client_address_middleware_factory(trusted: TrustedProxies) -> Callable[[ASGI
     return factory
 
 
+@functools.lru_cache(maxsize=4096)  # every limited request asks; the same clients come back
 def limit_key(address: str) -> str:
     """What a per-address limit counts: the address, or for IPv6 its /64 (one household or phone gets a whole /64,
     so counting single IPv6 addresses would let one device take as many turns as it likes)."""
-    parsed = _address(address)
+    parsed = parse_address(address)
     if isinstance(parsed, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((parsed, 64), strict=False))
     return str(parsed) if parsed is not None else address

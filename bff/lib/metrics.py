@@ -3,8 +3,8 @@
 - **Latency** (``portal_http_request_duration_seconds``): a histogram by route *template* (``/api/applications/
   {application_id}``, never the path, which carries ids and the /v/ tokens), method and status class. It times
   a request until its answer's headers are sent: the server's share, so a Server-Sent Events stream or a download
-  is not counted at the client's reading speed. A request costs two ``perf_counter`` calls, a closure and a bisect
-  into a per-process list, about 1.4 µs (docs/operations.md has the measurement).
+  is not counted at the client's reading speed. A request costs two ``perf_counter`` calls, a closure and
+  prometheus-client's ``observe``, a couple of µs (docs/operations.md has the measurement).
 - **Owed work** is a database fact, so it is read when scraped, not counted in a process: outbox rows pending, the
   age of the oldest, dead letters (``bff.provincial.outbox.stats``), and the poller's position in the provincial
   change feed (``sync_cursors``). Every instance reports the same values; alert on ``max``.
@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import ipaddress
 import logging
 import os
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable
-from itertools import accumulate
 from time import perf_counter, time
 from typing import Any
 
@@ -44,15 +41,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Metric
 from prometheus_client import generate_latest as _generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.guards import PUBLIC
 from bff.db.models import SyncCursor
+from bff.lib.clientaddr import Networks
 from bff.lib.clock import utcnow
 from bff.provincial import outbox
 from bff.provincial.client import ProvincialRejected, ProvincialTimeout, ProvincialUnavailable
@@ -65,13 +62,11 @@ FEED_CURSOR = "provincial-status"  # bff.provincial.poller.CURSOR (not imported:
 SCRAPE_DB_TIMEOUT = 5.0
 # from 1 ms (a cached page) to 10 s (a certificate rendered and signed under load)
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_BOUNDS = tuple(floatToGoString(b) for b in BUCKETS)  # type: ignore[no-untyped-call]  # "le" as the library writes it
 
 LATENCY = "portal_http_request_duration_seconds"
 LATENCY_HELP = "Time until the answer's headers were sent, by route template"
 LABELS = ("route", "method", "status")
-# multiprocess mode: prometheus-client's own histogram, kept in files shared by the workers and summed at scrape
-REQUEST_SECONDS = Histogram(LATENCY, LATENCY_HELP, LABELS, buckets=BUCKETS, registry=None)
+REQUEST_SECONDS = Histogram(LATENCY, LATENCY_HELP, LABELS, buckets=BUCKETS)
 PROVINCIAL_CALLS = Counter("portal_provincial_calls", "Calls to the provincial API by operation and outcome",
                            ("operation", "outcome"))
 FEED_READ_AT = Gauge("portal_poller_last_success_timestamp_seconds",
@@ -79,50 +74,19 @@ FEED_READ_AT = Gauge("portal_poller_last_success_timestamp_seconds",
                      multiprocess_mode="max")
 
 _CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
-# route template → method → one cell per status class (index ``status // 100``), made on first use. One process:
-# a cell is a plain list, the count per bucket (the last one +Inf) then the sum; every request is timed on the event
-# loop's thread, so no lock, and ``observe`` is a bisect and two additions (~0.2 µs against prometheus-client's
-# ~1.5 µs with its locks). Several workers: a cell is a child of ``REQUEST_SECONDS``.
-_cells: dict[str, dict[str, list[Any]]] = {}
-
-
-def _cell(route: str, method: str, index: int) -> Any:
-    by_method = _cells.get(route)
-    if by_method is None:
-        by_method = _cells.setdefault(route, {})
-    row = by_method.get(method)
-    if row is None:
-        row = by_method.setdefault(method, [None] * len(_CLASSES))
-    cell = row[index]
-    if cell is None:
-        cell = row[index] = (REQUEST_SECONDS.labels(route, method, _CLASSES[index]) if MULTIPROCESS
-                             else [0] * (len(BUCKETS) + 1) + [0.0])
-    return cell
+# (route template, method, status class) → its child of REQUEST_SECONDS: ``labels()`` takes a lock and hashes its
+# arguments each time, this lookup does not
+_children: dict[tuple[str, str, str], Any] = {}
 
 
 def _observe(scope: Any, status: int, seconds: float) -> None:  # an HTTP scope
     index = status // 100
-    cell = _cell(scope.get("path_template") or "unmatched", scope["method"],
-                 index if 0 < index < len(_CLASSES) else 0)
-    if MULTIPROCESS:
-        cell.observe(seconds)
-    else:
-        cell[bisect_left(BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds ("le")
-        cell[-1] += seconds
-
-
-def _latency_families() -> list[Metric]:
-    """The one-process histogram as prometheus-client's exposition needs it (cumulative buckets)."""
-    family = HistogramMetricFamily(LATENCY, LATENCY_HELP, labels=LABELS)
-    for route, by_method in list(_cells.items()):
-        for method, row in list(by_method.items()):
-            for index, cell in enumerate(row):
-                if cell is None:
-                    continue
-                counts, total = list(accumulate(cell[:-1])), cell[-1]
-                buckets = [*zip(_BOUNDS, counts, strict=False), ("+Inf", counts[-1])]
-                family.add_metric([route, method, _CLASSES[index]], buckets, total)
-    return [family]
+    key = (scope.get("path_template") or "unmatched", scope["method"],
+           _CLASSES[index if 0 < index < len(_CLASSES) else 0])
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = REQUEST_SECONDS.labels(*key)
+    child.observe(seconds)
 
 
 def _status_of(exc: Exception) -> int:
@@ -279,32 +243,18 @@ def _lag_family(families: list[Metric], now: float) -> list[Metric]:
                               value=max(0.0, now - read_at))]
 
 
-def _client_allowed(host: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
-
-
-def metrics_handler(settings: MetricsSettings) -> HTTPRouteHandler:
+def metrics_handler(settings: MetricsSettings, workers: int) -> HTTPRouteHandler:
     """``GET /metrics`` for the addresses in ``METRICS_ALLOWED``; 404 for everyone else (as if it did not exist)."""
-    networks = tuple(ipaddress.ip_network(a, strict=False) for a in settings.allowed)
-    workers = int(os.environ.get("BFF_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "1")
+    allowed = Networks(settings.allowed)
     if workers > 1 and not MULTIPROCESS:
         log.warning("metrics: %d uvicorn workers without PROMETHEUS_MULTIPROC_DIR: each scrape shows the counts of "
                     "the one worker that answered", workers)
 
     @get("/metrics", opt=PUBLIC, include_in_schema=False, media_type=CONTENT_TYPE)
     async def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
-        client = request.client.host if request.client else ""
-        if not _client_allowed(client, networks):
+        if (request.client.host if request.client else None) not in allowed:
             raise NotFoundException()
         families = list(_process_registry().collect())
-        if not MULTIPROCESS:
-            families += _latency_families()
         families += _lag_family(families, time())
         families += await _database_families(request.app.state.db_sessions)
         return Response(_generate_latest(_Families(families)), media_type=CONTENT_TYPE,

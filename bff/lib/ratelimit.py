@@ -40,7 +40,6 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -324,12 +323,7 @@ class RateLimits:
 
 def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client's address as ``clientaddr``'s middleware settled it, as a per-address limit counts it."""
-    return _limit_key(connection.client.host) if connection.client else "unknown"
-
-
-@lru_cache(maxsize=4096)
-def _limit_key(host: str) -> str:
-    return limit_key(host)  # parsing the address is a few µs; the same clients come back
+    return limit_key(connection.client.host) if connection.client else "unknown"
 
 
 def _who(connection: ASGIConnection[Any, Any, Any, Any], name: str, key: str | None) -> str | None:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_process
 
 BUCKET = "portal-files"
 REGION = "us-east-1"
@@ -100,9 +100,4 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
         server.set_authentication(True)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.servers import free_port, wait_for_port
+from tests.support.servers import free_port, stop_process, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -115,13 +115,8 @@ class Stack:
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc, sig)
 
     def close(self) -> None:
         for name in list(self.procs):

@@ -122,11 +122,11 @@ def timeline(app: Application) -> list[TimelineEntry]:
     return entries
 
 
-def _started_on(app: Application) -> date | None:
-    """The day the current status was reached (the latest event of that status)."""
+def _reached_at(app: Application) -> datetime | None:
+    """When the current status was reached (the latest event of that status)."""
     for event in reversed(app.events):
         if event.status == app.status:
-            return event.occurred_at.astimezone(CHINA).date()
+            return event.occurred_at
     return None
 
 
@@ -136,20 +136,13 @@ def _due_on(calendar: WorkingCalendar, started: date, working_days: int) -> date
     return calendar.add_working_days(started, working_days)
 
 
-def counts_days(kind: str, status: str) -> bool:
-    """Whether the step awaited after ``status`` has a time limit (so its due date needs the day it began)."""
-    step = AWAITED.get((kind, status))
-    return status not in ENDED and step is not None and step.working_days is not None
-
-
 def due(kind: str, status: str, reached_at: datetime | None, calendar: WorkingCalendar,
         today: date) -> tuple[str | None, bool]:
     """(due date, overdue) of the step awaited after ``status``, reached at ``reached_at`` (the latest event of
-    that status); what ``next_step`` says, for 「我的申请」 which needs no more than that."""
-    if not counts_days(kind, status) or reached_at is None:
+    that status): for ``next_step``, and for 「我的申请」 which needs no more than that."""
+    step = AWAITED.get((kind, status))
+    if status in ENDED or step is None or step.working_days is None or reached_at is None:
         return None, False
-    step = AWAITED[(kind, status)]
-    assert step.working_days is not None
     on = _due_on(calendar, reached_at.astimezone(CHINA).date(), step.working_days)
     return on.isoformat(), today > on
 
@@ -166,12 +159,9 @@ def next_step(app: Application, calendar: WorkingCalendar, today: date) -> NextS
     step = AWAITED.get((app.kind, app.status))
     if step is None:
         return None
-    on = None
-    started = _started_on(app)
-    if step.working_days is not None and started is not None:
-        on = _due_on(calendar, started, step.working_days)
-    return NextStep(label=step.label, actor_name=_agencies(app)[step.actor] or "存档机构",
-                    due_on=on.isoformat() if on else None, overdue=on is not None and today > on)
+    due_on, overdue = due(app.kind, app.status, _reached_at(app), calendar, today)
+    return NextStep(label=step.label, actor_name=_agencies(app)[step.actor] or "存档机构", due_on=due_on,
+                    overdue=overdue)
 
 
 def upcoming(app: Application) -> list[str]:

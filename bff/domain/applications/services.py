@@ -397,16 +397,7 @@ async def summaries_for(db: AsyncSession, principal: Principal, calendar: Workin
         .where(Application.holder_key == holder_of(principal))
         .order_by(Application.created_at.desc()).limit(200)
     )).all()
-    items = []
-    for row in rows:
-        due_on, overdue = progress.due(row.kind, row.status, row.reached, calendar, today)
-        items.append(ApplicationSummary(
-            id=str(row.id), reference_no=row.reference_no, kind=row.kind, kind_name=KIND_NAMES.get(row.kind, row.kind),
-            status=row.status, status_label=progress.status_label(row.kind, row.status),
-            submitted_at=iso_china(row.created_at), updated_at=iso_china(row.updated_at), next_due_on=due_on,
-            overdue=overdue,
-        ))
-    return items
+    return [_summary(row, *progress.due(row.kind, row.status, row.reached, calendar, today)) for row in rows]
 
 
 async def get_for(db: AsyncSession, principal: Principal, application_id: str) -> Application:
@@ -429,11 +420,16 @@ async def get_for(db: AsyncSession, principal: Principal, application_id: str) -
 def summary(app: Application, calendar: WorkingCalendar, today: date | None = None) -> ApplicationSummary:
     """One line of 「我的申请」 (``app.events`` loaded): its status and when the awaited step is due."""
     step = progress.next_step(app, calendar, today or today_in_china())
+    return _summary(app, step.due_on if step else None, bool(step and step.overdue))
+
+
+def _summary(app: Any, due_on: str | None, overdue: bool) -> ApplicationSummary:
+    """The line from an application or a row of its columns (id, reference_no, kind, status, created_at, updated_at)."""
     return ApplicationSummary(
         id=str(app.id), reference_no=app.reference_no, kind=app.kind, kind_name=KIND_NAMES.get(app.kind, app.kind),
         status=app.status, status_label=progress.status_label(app.kind, app.status),
-        submitted_at=iso_china(app.created_at), updated_at=iso_china(app.updated_at),
-        next_due_on=step.due_on if step else None, overdue=bool(step and step.overdue),
+        submitted_at=iso_china(app.created_at), updated_at=iso_china(app.updated_at), next_due_on=due_on,
+        overdue=overdue,
     )
 
 
