@@ -45,7 +45,7 @@ export default defineConfig({
         scope: '/',
         display: 'standalone',
         orientation: 'portrait',
-        theme_color: '#1989fa',
+        theme_color: '#0466c8', // the app's primary (src/styles/app.css), as index.html's theme-color
         background_color: '#f7f8fa',
         categories: ['government', 'utilities'],
         icons: [
