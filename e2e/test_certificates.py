@@ -60,23 +60,23 @@ def test_kinship_certificate_by_post_then_reissued(e2e_stack: Stack, person: Bro
     page.get_by_role("radio", name=re.compile("邮寄纸质证明")).check()
     page.get_by_label("收件人", exact=True).fill("张伟")
     page.get_by_label("收件人手机号码").fill("13800138000")
-    pick_region(page, "北京市", "北京市", "朝阳区", shot="cert-02a-region-sheet")
-    expect(page.get_by_role("button", name=re.compile("北京市朝阳区"))).to_be_visible()
-    page.get_by_label("详细地址").fill("建国路88号3单元501室")
-    page.get_by_label("邮政编码").fill("10002")
+    pick_region(page, "浙江省", "杭州市", "临平区", shot="cert-02a-region-sheet")  # a district since 2021
+    expect(page.get_by_role("button", name=re.compile("浙江省杭州市临平区"))).to_be_visible()
+    page.get_by_label("详细地址").fill("世纪大道88号3单元501室")
+    page.get_by_label("邮政编码").fill("31110")
     page.get_by_role("button", name="下一步").click()
     postcode = page.locator(".van-field", has=page.get_by_label("邮政编码"))
     expect(postcode.get_by_text("邮政编码应为6位数字")).to_be_visible()
     expect(page.get_by_text("请核对申请信息")).to_have_count(0)
     screenshot(page, "cert-02-postcode-error")
 
-    page.get_by_label("邮政编码").fill("100022")
+    page.get_by_label("邮政编码").fill("311100")
     expect(page.get_by_text("邮政编码应为6位数字")).to_have_count(0)
     page.get_by_role("button", name="下一步").click()
     expect(page.get_by_text("请核对申请信息")).to_be_visible()
     expect(page.get_by_text("父亲：张建国")).to_be_visible()
     expect(page.get_by_text("邮寄纸质证明（邮费自付）")).to_be_visible()
-    expect(page.get_by_text("北京市朝阳区 建国路88号3单元501室")).to_be_visible()
+    expect(page.get_by_text("浙江省杭州市临平区 世纪大道88号3单元501室")).to_be_visible()
     screenshot(page, "cert-03-check")
     page.get_by_role("button", name="确认提交").click()
     page.wait_for_url(re.compile(rf"{re.escape(stack.portal)}/applications/[0-9a-f-]{{36}}$"))
@@ -84,7 +84,7 @@ def test_kinship_certificate_by_post_then_reissued(e2e_stack: Stack, person: Bro
     facts = page.get_by_test_id("application-facts")
     expect(facts.get_by_text("张建国")).to_be_visible()
     expect(facts.get_by_text("邮寄地址")).to_be_visible()
-    assert "建国路88号3单元501室" not in facts.inner_text()  # the address is shown masked
+    assert "世纪大道88号3单元501室" not in facts.inner_text()  # the address is shown masked
 
     wait_until(lambda: stack.sandbox_application(app_id), timeout=30)
     stack.clerk(app_id, "accept")

@@ -1,4 +1,4 @@
-"""Small things both sandbox servers need: env settings helpers, China time, masking, GB/T 2260 regions."""
+"""Small things both sandbox servers need: env settings helpers, China time, masking."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import datetime as dt
 import os
 from pathlib import Path
 from typing import Final
-
-from stdnum import numdb
 
 # Asia/Shanghai has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
 CHINA_TZ: Final = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -41,26 +39,3 @@ def mask_id_number(id_number: str) -> str:
 
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "*" * len(phone)
-
-
-def region_name(code: str) -> str | None:
-    """The current name of a GB/T 2260 administrative division code, or None when it is not one.
-
-    Uses the division table that ships with ``python-stdnum`` (``cn/loc``); a code whose every
-    recorded period has ended (e.g. an abolished county) counts as absent.
-    """
-    if len(code) != 6 or not code.isdigit():
-        return None
-    names: dict[str, str] = {}
-    for _part, props in numdb.get("cn/loc").info(code):
-        names.update(props)
-    county = names.get("county")
-    if not county:
-        return None
-    for entry in county.split(","):
-        if not entry.startswith("["):
-            return entry
-        period, name = entry[1:].split("]", 1)
-        if period.endswith("-"):
-            return name
-    return None

@@ -75,6 +75,8 @@ export default defineConfig({
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
   server: {
+    // the division table is shared with the BFF (src/components/RegionPicker.vue)
+    fs: { allow: ['.', '../bff/data/divisions.json'] },
     proxy: Object.fromEntries(BFF_PATHS.map((p) => [p, { target: BFF, changeOrigin: false }])),
   },
   build: {

@@ -5,7 +5,7 @@ Each check returns the normalised value or raises ``FieldProblem`` with a Chines
 everything at once (一次性告知) rather than one field per submission.
 
 Identity numbers and credit codes are checked by ``python-stdnum`` (``stdnum.cn.ric``, ``stdnum.cn.uscc``), and
-division codes against the GB/T 2260 table that ships with it (``cn/loc``), not by hand-written rules.
+division codes against the table the PWA's picker offers (``bff.lib.divisions``), not by hand-written rules.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date
-from functools import lru_cache
 from types import TracebackType
 from typing import ParamSpec
 
-from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
+from bff.lib import divisions
 from bff.lib.codes import AAC043, FEMALE, ID_CARD, MALE
 from bff.lib.errors import ApiError, FieldError
 
@@ -357,37 +356,8 @@ def code(value: str, table: Mapping[str, str], field: str, *, label: str | None 
 # -- divisions and archives -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _division_names(code: str) -> tuple[tuple[str, bool], ...]:
-    """Every name GB/T 2260 (python-stdnum's ``cn/loc``) has recorded for a code, each with whether it is current.
-
-    Entries read ``南山区`` (no period: current) or ``[1983-1989]南头区办事处`` / ``[1990-]南山区`` (open end: current).
-    """
-    if not _ascii_digits(code, 6):
-        return ()
-    props: dict[str, str] = {}
-    for _part, found in numdb.get("cn/loc").info(code):
-        props.update(found)
-    county = props.get("county")
-    if not county:
-        return ()
-    names: list[tuple[str, bool]] = []
-    for entry in county.split(","):
-        if not entry.startswith("["):
-            names.append((entry, True))
-            continue
-        period, _, name = entry[1:].partition("]")
-        names.append((name, period.endswith("-")))
-    return tuple(names)
-
-
-def region_name(code: str) -> str | None:
-    """The current GB/T 2260 name of a 6-digit division code; None when it is not one or every period has ended."""
-    return next((name for name, current in _division_names(code) if current), None)
-
-
 def region_code(value: str, field: str = "region_code", *, required: bool = True) -> str:
-    """行政区划代码 (AAB301, AAB299, AAB508): 6 digits, a division that GB/T 2260 lists as current."""
+    """行政区划代码 (AAB301, AAB299, AAB508): 6 digits, a current division (the table the PWA's picker offers)."""
     label = label_of(field, "region_code")
     code_ = _compact(value)
     if not code_:
@@ -396,7 +366,7 @@ def region_code(value: str, field: str = "region_code", *, required: bool = True
         return ""
     if not _ascii_digits(code_, 6):
         raise FieldProblem(field, f"{label}应为6位数字")
-    if region_name(code_) is None:
+    if divisions.name(code_) is None:
         raise FieldProblem(field, f"{label}不是有效的行政区划代码，请核对")
     return code_
 
@@ -405,7 +375,7 @@ def archive_no(value: str, field: str = "archive_no") -> str:
     """存档编号 ACC741: 14 digits, the 6-digit division where the archive is kept and an 8-digit serial.
 
     The division part may be one GB/T 2260 has since abolished: the number was given when the code was current and
-    stays the archive's number, so any code the table has ever recorded is accepted.
+    stays the archive's number, so any code GB/T 2260 has ever recorded is accepted.
     """
     label = label_of(field, "archive_no")
     number = _compact(value)
@@ -413,6 +383,6 @@ def archive_no(value: str, field: str = "archive_no") -> str:
         raise FieldProblem(field, f"请填写{label}")
     if not _ascii_digits(number, 14):
         raise FieldProblem(field, f"{label}应为14位数字（6位行政区划代码加8位流水号）")
-    if not _division_names(number[:6]):
+    if not divisions.ever_recorded(number[:6]):
         raise FieldProblem(field, f"{label}的前6位不是有效的行政区划代码，请核对")
     return number

@@ -10,7 +10,7 @@ from typing import Final
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
 
-from sandbox.common import region_name
+from bff.lib import divisions
 from sandbox.provincial.errors import ApiError
 from sandbox.provincial.schemas import (
     CERTIFICATE_KINDS,
@@ -132,7 +132,7 @@ def _check_fields(app: ApplicationIn) -> None:
         raise invalid("applicant.phone", "手机号码应为 11 位数字的手机号")
     if not _ARCHIVE_NO.fullmatch(app.archive_no):
         raise invalid("archive_no", "存档编号应为 14 位数字：6 位行政区划代码加 8 位流水号")
-    if region_name(app.archive_no[:6]) is None:
+    if not divisions.ever_recorded(app.archive_no[:6]):
         raise invalid("archive_no", "存档编号的前 6 位不是有效的行政区划代码")
     if agency_by_code(app.agency_code) is None:
         raise invalid("agency_code", "机构编号不在机构目录中")
@@ -163,7 +163,7 @@ def _check_certificate_fields(app: ApplicationIn) -> None:
             raise invalid("post_address.recipient", "收件人不能为空，且不能超过 50 个字")
         if not _MOBILE.fullmatch(post.phone):
             raise invalid("post_address.phone", "收件人电话应为 11 位数字的手机号")
-        if not re.fullmatch(r"[0-9]{6}", post.region_code) or region_name(post.region_code) is None:
+        if not re.fullmatch(r"[0-9]{6}", post.region_code) or divisions.name(post.region_code) is None:
             raise invalid("post_address.region_code", "所在地区不是有效的行政区划代码")
         if not post.address.strip() or len(post.address) > 200:
             raise invalid("post_address.address", "详细地址不能为空，且不能超过 200 个字")

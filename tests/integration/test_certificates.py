@@ -277,3 +277,17 @@ def test_fields_are_checked_before_anything_is_forwarded(stack: Stack) -> None:
     fine = submit(stack, zhangwei, delivery="pickup")
     assert fine.status_code == 201
     assert detail(stack, zhangwei, fine.json()["id"])["delivery_name"] == "到存档机构窗口领取"
+
+
+def test_a_post_address_in_a_division_created_in_2021_reaches_the_provincial_system(stack: Stack) -> None:
+    """杭州市临平区 (330113) is offered by the PWA's picker, so the portal and the provincial system take it."""
+    zhangwei = signed_in(stack)
+    address = {"recipient": "张伟", "phone": "13800138000", "region_code": "330113",
+               "address": "临平街道世纪大道 1 号", "postcode": "311100"}
+    r = submit(stack, zhangwei, delivery="post", post_address=address)
+    assert r.status_code == 201, r.text
+    forwarded = wait_until(lambda: stack.sandbox_application(r.json()["id"]))
+    assert forwarded["application"]["post_address"]["region_code"] == "330113"
+    shown = detail(stack, zhangwei, r.json()["id"])["post_address_masked"]
+    assert shown.startswith("浙江省杭州市临平区临平街道") and "世纪大道 1 号" not in shown  # masked
+

@@ -9,7 +9,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 import sandbox.seed as seed
-from sandbox.common import region_name
+from bff.lib import divisions
 from sandbox.seed import AGENCIES, LEGAL_ENTITIES, PERSONS, agency_by_code
 
 
@@ -19,7 +19,7 @@ def test_person_id_number_is_valid_and_consistent(person: seed.Person) -> None:
     assert ric.validate(person.id_number) == person.id_number
     assert ric.get_birth_date(person.id_number).strftime("%Y%m%d") == person.birth_date
     assert int(person.id_number[16]) % 2 == (1 if person.sex == "1" else 0)
-    assert region_name(person.id_number[:6]) is not None
+    assert divisions.name(person.id_number[:6]) is not None
     assert re.fullmatch(r"1[3-9]\d{9}", person.phone)
 
 
@@ -62,7 +62,7 @@ def test_the_uploads_and_employer_identities_exist() -> None:
     assert chenchen.archive.unit == seed.YUNQI
     assert chenchen.archive.archive_no.startswith("330100")
     assert ric.get_birth_place(chenchen.id_number)["province"] == "浙江省"
-    assert region_name(chenchen.id_number[:6]) is not None and chenchen.id_number.startswith("3301")
+    assert divisions.name(chenchen.id_number[:6]) is not None and chenchen.id_number.startswith("3301")
     # the new hire: an archive to transfer from, none in 浙江
     sunhao = seed.person_by_username("sunhao")
     assert sunhao is not None and sunhao.archive is not None
@@ -83,7 +83,7 @@ def test_the_uploads_and_employer_identities_exist() -> None:
 def test_uscc_is_valid(entity: seed.LegalEntity) -> None:
     code = entity.unit.uscc
     assert uscc.validate(code) == code
-    assert region_name(code[2:8]) is not None
+    assert divisions.name(code[2:8]) is not None
     # GB 11714 check digit of the organisation code (characters 9-17)
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -100,7 +100,7 @@ def test_agencies() -> None:
     for agency in AGENCIES:
         assert re.fullmatch(r"\d{8}", agency.code)
         assert agency.code[:6] == agency.region_code
-        assert region_name(agency.region_code) is not None, agency.code
+        assert divisions.name(agency.region_code) is not None, agency.code
         assert agency.name and agency.address.startswith(agency.province)
         assert re.fullmatch(r"0\d{2,3}-\d{7,8}", agency.phone)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from stdnum.cn import ric
 from stdnum.cn import uscc as stdnum_uscc
 
-from bff.lib import codes
+from bff.lib import codes, divisions
 from bff.lib import validation as v
 from bff.lib.errors import ApiError
 from bff.lib.validation import Checks, FieldProblem, collect
@@ -35,7 +35,7 @@ def problem(call: object, *args: object, **kwargs: object) -> FieldProblem:
 
 
 def _division_codes() -> tuple[list[str], list[str]]:
-    """Every code in python-stdnum's GB/T 2260 table, split into current ones and ones whose periods all ended."""
+    """Every code in python-stdnum's GB/T 2260 table, split by whether the portal's division table has it now."""
     current: list[str] = []
     ended: list[str] = []
     province = ""
@@ -46,7 +46,7 @@ def _division_codes() -> tuple[list[str], list[str]]:
             province = line.split()[0]
             continue
         code = province + line.split()[0]
-        (current if v.region_name(code) else ended).append(code)
+        (current if divisions.name(code) else ended).append(code)
     return current, ended
 
 
@@ -230,8 +230,8 @@ def test_region_codes() -> None:
     assert problem(v.region_code, "999999", "hukou_region_code").message == (
         "户口所在地址行政区划代码不是有效的行政区划代码，请核对")
     assert problem(v.region_code, "11010", "region_code").message == "行政区划代码应为6位数字"
-    assert v.region_name("110105") == "朝阳区"
-    assert v.region_name("110103") is None
+    assert divisions.name("110105") == "朝阳区"
+    assert divisions.name("110103") is None
 
 
 def test_archive_numbers() -> None:

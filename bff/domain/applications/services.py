@@ -50,7 +50,7 @@ from bff.domain.applications.schemas import (
 from bff.domain.certificates import services as certificates
 from bff.domain.materials import services as materials
 from bff.domain.materials.schemas import MaterialChoice, UnitRef
-from bff.lib import codes, validation
+from bff.lib import codes, divisions, validation
 from bff.lib.clock import CHINA, iso_china, today_in_china, utcnow
 from bff.lib.errors import ApiError, not_found
 from bff.lib.files import FileStore
@@ -495,7 +495,7 @@ def _post_address(details: dict[str, Any]) -> str | None:
     post = details.get("post_address")
     if not post:
         return None
-    region = validation.region_name(post["region_code"]) or ""
+    region = divisions.full_name(post["region_code"]) or ""
     return f"{region}{post['address'][:6]}…（{mask_name(post['recipient'])}收）"
 
 
