@@ -61,3 +61,11 @@ const STOPPED = new Set(['cannot_receive', 'cannot_send', 'returned', 'return_co
 export function isStopped(status: string): boolean {
   return STOPPED.has(status)
 }
+
+/** Statuses that close an application neither done nor refused: nothing more will happen to it. */
+const CLOSED = new Set(['withdrawn', 'cancelled', 'revoked'])
+
+/** True when the application was withdrawn, cancelled or its certificate revoked (the timeline marks it ended). */
+export function isClosed(status: string): boolean {
+  return CLOSED.has(status)
+}
