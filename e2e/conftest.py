@@ -73,8 +73,21 @@ def person(chromium: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
+# A whole-page capture draws fixed bars where the first screen ends, over the content; the tab bar is pinned to the
+# page's foot for it instead, where a phone shows it once scrolled down. (Through the CSS object model: the CSP
+# refuses a <style> element, which is what Playwright's ``style`` option adds.)
+PIN_TABBAR = """(pinned) => {
+    const bar = document.querySelector('nav.tabbar');
+    if (!bar) return;
+    document.documentElement.style.position = pinned ? 'relative' : '';
+    bar.style.position = pinned ? 'absolute' : '';
+}"""
+
+
 def screenshot(page: object, name: str) -> Path:
     SCREENS.mkdir(parents=True, exist_ok=True)
     path = SCREENS / f"{name}.png"
+    page.evaluate(PIN_TABBAR, True)  # type: ignore[attr-defined]
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.evaluate(PIN_TABBAR, False)  # type: ignore[attr-defined]
     return path
