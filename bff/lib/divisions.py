@@ -10,7 +10,7 @@ only in the history of GB/T 2260 that ``python-stdnum`` ships (``cn/loc``), whic
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -48,7 +48,7 @@ def full_name(code: str) -> str | None:
     return found[1] + found[0] if found else None
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: the codes asked about come from what people type
 def ever_recorded(code: str) -> bool:
     """Whether the code is a division now or ever was one (GB/T 2260's history as python-stdnum records it)."""
     if name(code) is not None:
