@@ -13,6 +13,7 @@ declare module 'vue' {
   export interface GlobalComponents {
     AgencyField: typeof import('./src/components/AgencyField.vue')['default']
     AgencyPicker: typeof import('./src/components/AgencyPicker.vue')['default']
+    AppBrand: typeof import('./src/components/AppBrand.vue')['default']
     AppHeader: typeof import('./src/components/AppHeader.vue')['default']
     AppIcon: typeof import('./src/components/AppIcon.vue')['default']
     ApplicationSummaryCard: typeof import('./src/components/ApplicationSummaryCard.vue')['default']
