@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.flows import detail, signed_in, submit
-from tests.support.stack import REPO, Stack, wait_until
+from tests.support.flows import download, issued, signed_in, submit
+from tests.support.stack import REPO, Stack
 
 WEB = REPO / "web"
 LIGHTHOUSE = WEB / "node_modules" / ".bin" / "lighthouse"
@@ -98,11 +98,7 @@ def prepare(stack: Stack) -> list[Page]:
         assert r.status_code in (200, 201), r.text
         ids.append(str(r.json()["id"]))
     done = ids[0]
-    wait_until(lambda: stack.sandbox_application(done) is not None, timeout=30)
-    stack.clerk(done, "accept")
-    stack.clerk(done, "complete")
-    shown = wait_until(lambda: (d := detail(stack, browser, done))["certificate"] is not None and d, timeout=60)
-    pdf = browser.get(f"{stack.portal}{shown['certificate']['download_url']}").content
+    pdf = download(stack, browser, issued(stack, browser, done))
     from bff.domain.certificates.render import read_qr_url
 
     qr = read_qr_url(pdf)

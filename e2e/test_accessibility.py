@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from e2e.conftest import screenshot
-from e2e.test_employer_letters import sign_in
+from e2e.test_employer_letters import sign_in, sign_in_unit
 from tests.support.stack import REPO, Stack
 
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -183,11 +183,7 @@ def person_screens(page: Page, stack: Stack, check: Check) -> None:
 
 
 def unit_screens(page: Page, stack: Stack, check: Check) -> None:
-    page.goto(stack.portal + "/")
-    page.get_by_role("button", name="单位经办人登录").click()
-    page.wait_for_url(f"{stack.sso}/**")
-    page.locator(f'button[data-username="{UNIT_HR}"]').click()
-    page.wait_for_url(f"{stack.portal}/unit**")
+    sign_in_unit(page, stack, UNIT_HR)
     settled(page)
     check("unit-home", page)
     visit(page, stack.portal + "/unit/apply", "unit-apply", check)

@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e.conftest import SCREENS, phone, screenshot
-from e2e.test_employer_letters import UNIT, letter_pdf, sign_in
+from e2e.test_employer_letters import UNIT, letter_pdf, sign_in, sign_in_unit
 from tests.support.stack import Stack, wait_until
 
 
@@ -120,10 +120,7 @@ def test_unit_applies_for_an_employee(e2e_stack: Stack, chromium: Browser, perso
     stack = e2e_stack
     hr_context = phone(chromium)
     hr = hr_context.new_page()
-    hr.goto(stack.portal + "/")
-    hr.get_by_role("button", name="单位经办人登录").click()
-    hr.wait_for_url(f"{stack.sso}/**")
-    hr.locator('button[data-username="yunqi-hr"]').click()
+    sign_in_unit(hr, stack)
     hr.wait_for_url(f"{stack.portal}/unit")
     screenshot(hr, "cert-unit-01-home")
 

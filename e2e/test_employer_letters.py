@@ -26,6 +26,17 @@ def sign_in(page: Page, stack: Stack, username: str) -> None:
     expect(page.get_by_role("heading", name="我的档案")).to_be_visible()
 
 
+def sign_in_unit(page: Page, stack: Stack, username: str = "yunqi-hr", *, here: bool = False) -> None:
+    """A unit's HR signs in with the unit's account through the sandbox SSO page, from the portal's front page
+    (or, ``here``, from the page already shown)."""
+    if not here:
+        page.goto(stack.portal + "/")
+    page.get_by_role("button", name="单位经办人登录").click()
+    page.wait_for_url(f"{stack.sso}/**")
+    page.locator(f'button[data-username="{username}"]').click()
+    page.wait_for_url(f"{stack.portal}/unit**")
+
+
 def letter_pdf(path: Path) -> Path:
     """A one-page 单位介绍信 as a unit would scan or export it."""
     from reportlab.lib.pagesizes import A4
@@ -108,9 +119,7 @@ def test_one_letter_for_two_employees(e2e_stack: Stack, chromium: Browser, perso
     expect(hr.get_by_text("请使用单位法人账号登录后处理此请求")).to_be_visible()
     expect(hr.get_by_text(lina_code)).to_be_visible()
     screenshot(hr, "letters-03-link-signed-out")
-    hr.get_by_role("button", name="单位经办人登录").click()
-    hr.wait_for_url(f"{stack.sso}/**")
-    hr.locator('button[data-username="yunqi-hr"]').click()
+    sign_in_unit(hr, stack, here=True)
     hr.wait_for_url(f"{stack.portal}/unit/requests/{lina_code}")
     expect(hr.get_by_role("heading", name=re.compile("李娜"))).to_be_visible()
     expect(hr.get_by_text("330106********0024")).to_be_visible()
@@ -182,10 +191,7 @@ def test_unit_declines_and_the_employee_asks_again(e2e_stack: Stack, chromium: B
 
     hr_context = phone(chromium)
     hr = hr_context.new_page()
-    hr.goto(stack.portal + "/")
-    hr.get_by_role("button", name="单位经办人登录").click()
-    hr.wait_for_url(f"{stack.sso}/**")
-    hr.locator('button[data-username="yunqi-hr"]').click()
+    sign_in_unit(hr, stack)
     hr.wait_for_url(f"{stack.portal}/unit")
 
     # a code that names no request of this unit

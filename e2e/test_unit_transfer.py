@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from e2e.conftest import phone, screenshot
-from e2e.test_employer_letters import letter_pdf, sign_in
+from e2e.test_employer_letters import letter_pdf, sign_in, sign_in_unit
 from tests.support.stack import Stack
 
 
@@ -19,10 +19,7 @@ def test_unit_starts_a_transfer_the_hire_confirms(e2e_stack: Stack, chromium: Br
     stack = e2e_stack
     hr_context = phone(chromium)
     hr = hr_context.new_page()
-    hr.goto(stack.portal + "/")
-    hr.get_by_role("button", name="单位经办人登录").click()
-    hr.wait_for_url(f"{stack.sso}/**")
-    hr.locator('button[data-username="yunqi-hr"]').click()
+    sign_in_unit(hr, stack)
     hr.wait_for_url(f"{stack.portal}/unit")
 
     hr.get_by_role("link", name="为新员工办理转入").or_(hr.get_by_role("button", name="为新员工办理转入")).click()

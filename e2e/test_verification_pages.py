@@ -17,19 +17,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bff.domain.certificates.render import read_qr_url
 from e2e.conftest import phone, screenshot
-from tests.support.flows import detail, post, signed_in, submit
+from tests.support.flows import detail, download, issued, post, signed_in, submit
 from tests.support.stack import Stack, wait_until
 
 
 def issued_pdf(stack: Stack, who: str = "zhangwei", **changes: Any) -> tuple[Any, str, bytes]:
     browser = signed_in(stack, who)
     app_id = submit(stack, browser, **changes).json()["id"]
-    wait_until(lambda: stack.sandbox_application(app_id) is not None)
-    stack.clerk(app_id, "accept")
-    stack.clerk(app_id, "complete")
-    shown = wait_until(lambda: (d := detail(stack, browser, app_id))["certificate"] is not None and d, timeout=30)
-    pdf = browser.get(f"{stack.portal}{shown['certificate']['download_url']}").content
-    return browser, app_id, pdf
+    return browser, app_id, download(stack, browser, issued(stack, browser, app_id))
 
 
 def url_of(pdf: bytes) -> str:

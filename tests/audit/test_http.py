@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from sandbox.seed import LEGAL_ENTITIES, PERSONS, subject_of
-from tests.support.flows import detail, hr, post, signed_in, submit, uploaded
+from tests.support.flows import detail, download, hr, issued, post, signed_in, submit, uploaded
 from tests.support.portal_client import Browser, same_origin
 from tests.support.stack import REPO, Stack, wait_until
 from tests.uploads import corpus
@@ -121,16 +121,11 @@ def test_views_submit_forward_and_certificate_download(stack: Stack) -> None:
     forwarded = seen(stack, "", "relay.forward", target=f"application:{app_id}")
     assert forwarded["actor"] == "system" and forwarded["client"] == "-"
 
-    wait_until(lambda: stack.sandbox_application(app_id) is not None)
-    stack.clerk(app_id, "accept")
-    stack.clerk(app_id, "complete")
-    shown = wait_until(lambda: (d := detail(stack, zhang, app_id))["certificate"] is not None and d, timeout=30)
-    pdf = zhang.get(f"{stack.portal}{shown['certificate']['download_url']}")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    issued = seen(stack, "", "relay.forward", target=f"application:{app_id}", kind='"issue_certificate"')
-    assert issued["actor"] == "system"
-    download = seen(stack, person("zhangwei"), "certificate.download")
-    assert f'"application":"{app_id}"' in download["detail"]
+    download(stack, zhang, issued(stack, zhang, app_id))
+    issuing = seen(stack, "", "relay.forward", target=f"application:{app_id}", kind='"issue_certificate"')
+    assert issuing["actor"] == "system"
+    downloaded = seen(stack, person("zhangwei"), "certificate.download", application=f'"{app_id}"')  # not another
+    assert f'"application":"{app_id}"' in downloaded["detail"]
 
 
 def test_the_review_share_and_a_unit_viewing_applicants(stack: Stack) -> None:
@@ -155,7 +150,7 @@ def test_the_review_share_and_a_unit_viewing_applicants(stack: Stack) -> None:
     seen(stack, person("lina"), "share.open", "denied", reason='"holder"')
     opened = stranger.post(share, data={"access_code": reply["access_code"]}, headers=same_origin(stack.portal))
     assert opened.status_code == 200 and opened.content.startswith(b"%PDF")
-    row = seen(stack, "", "share.open")
+    row = seen(stack, "", "share.open", application=f'"{app_id}"')  # this share's row, not an earlier test's
     assert row["actor"] == "anonymous" and f'"application":"{app_id}"' in row["detail"]
     assert share.rsplit("/", 1)[1] not in row["target"] + row["detail"]
 

@@ -10,7 +10,6 @@ import subprocess
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import zxingcpp
@@ -23,7 +22,7 @@ from bff.domain.certificates.render import add_qr, read_qr_url, render_certifica
 from bff.domain.certificates.signing import PdfSigner
 from bff.domain.verification.offline import verify_offline
 from tests.certificates.helpers import make_content
-from tests.support.flows import detail, hr, post, signed_in, submit, uploaded
+from tests.support.flows import detail, download, hr, issued, post, signed_in, submit, uploaded
 from tests.support.pdf import nss_db, pdfsig
 from tests.support.portal_client import same_origin
 from tests.support.stack import Stack, wait_until
@@ -37,14 +36,6 @@ def pdf_letter() -> bytes:
     return corpus.plain_pdf(1)
 
 
-def issued(stack: Stack, browser: Any, app_id: str) -> dict[str, Any]:
-    wait_until(lambda: stack.sandbox_application(app_id) is not None)
-    stack.clerk(app_id, "accept")
-    stack.clerk(app_id, "complete")
-    return dict(wait_until(lambda: (d := detail(stack, browser, app_id))["certificate"] is not None and d,
-                           timeout=30))
-
-
 def qr_url(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / f"{uuid.uuid4().hex}.pdf"
     path.write_bytes(pdf)
@@ -52,12 +43,6 @@ def qr_url(pdf: bytes, tmp_path: Path) -> str:
     codes = zxingcpp.read_barcodes(Image.open(path.with_suffix(".png")))
     assert codes, "no QR code on the certificate"
     return str(codes[0].text)
-
-
-def download(stack: Stack, browser: Any, shown: dict[str, Any]) -> bytes:
-    r = browser.get(f"{stack.portal}{shown['certificate']['download_url']}")
-    assert r.status_code == 200 and r.content.startswith(b"%PDF")
-    return bytes(r.content)
 
 
 def test_each_kind_is_issued_signed_and_verified_from_its_qr(stack: Stack, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from bff.domain.certificates.render import read_qr_url
 from bff.lib.shortcodes import ALPHABET
 from tests.notifications.helpers import Device
-from tests.support.flows import detail, new_document, post, put_file, submit, uploaded
+from tests.support.flows import detail, issued, new_document, post, put_file, submit, uploaded
 from tests.support.portal_client import Browser, same_origin
 from tests.support.stack import Stack, wait_until
 from tests.uploads import corpus
@@ -102,15 +102,7 @@ def unit_transfer(stack: Stack, x: Browser, document_id: str, id_number: str = A
 
 
 def _issue(stack: Stack, a: Browser, app_ids: list[str]) -> dict[str, dict[str, Any]]:
-    for app_id in app_ids:
-        wait_until(lambda i=app_id: stack.sandbox_application(i) is not None, timeout=30)
-        stack.clerk(app_id, "accept")
-        stack.clerk(app_id, "complete")
-    shown = {}
-    for app_id in app_ids:
-        shown[app_id] = wait_until(lambda i=app_id: (d := detail(stack, a, i))["certificate"] is not None and d,
-                                   timeout=60)
-    return shown
+    return {app_id: issued(stack, a, app_id) for app_id in app_ids}
 
 
 def _token(pdf: bytes) -> str:

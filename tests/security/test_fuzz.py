@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bff.domain.certificates.render import read_qr_url
-from tests.support.flows import detail, hr, signed_in, submit, uploaded
+from tests.support.flows import download, hr, issued, signed_in, submit, uploaded
 from tests.support.portal_client import Browser, same_origin
-from tests.support.stack import REPO, Stack, wait_until
+from tests.support.stack import REPO, Stack
 from tests.uploads import corpus
 
 # per operation and actor, valid and invalid requests alike; derandomised (a fixed seed). FUZZ_CASES=500 digs deeper.
@@ -65,9 +65,9 @@ def _session(browser: Browser) -> requests.Session:
 def _known_objects(stack: Stack, person: Browser, unit: Browser) -> dict[str, dict[str, str]]:
     """Real ids of each fuzzing actor's own things, so that some cases reach past the 404 into the handlers: a
     person's issued certificate (and its QR token), a unit's letter request, and a document of each."""
-    issued = submit(stack, person, phone="18685123071")
-    assert issued.status_code == 201, issued.text
-    app_id = issued.json()["id"]
+    created = submit(stack, person, phone="18685123071")
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
     asked = submit(stack, person, kind="archive_transfer", purpose="", phone="18685123071",
                    transfer={"target_agency_code": "32010001", "target_nature": "1", "unit": JINLING},
                    materials=[{"material": "unit_letter", "role": "new_unit", "ask_unit": JINLING}])
@@ -78,11 +78,7 @@ def _known_objects(stack: Stack, person: Browser, unit: Browser) -> dict[str, di
         files = browser.get(f"{stack.portal}/api/documents/{document}").json()["files"]
         known[who] = {"document_id": document, "file_id": files[0]["id"]}
     known["unit"]["code"] = asked.json()["materials"][0]["request"]["code"]
-    wait_until(lambda: stack.sandbox_application(app_id) is not None, timeout=30)
-    stack.clerk(app_id, "accept")
-    stack.clerk(app_id, "complete")
-    shown = wait_until(lambda: (d := detail(stack, person, app_id))["certificate"] is not None and d, timeout=60)
-    pdf = person.get(f"{stack.portal}{shown['certificate']['download_url']}").content
+    pdf = download(stack, person, issued(stack, person, app_id))
     url = read_qr_url(pdf)
     assert url, "no QR link on the certificate"
     known["person"].update(application_id=app_id, token=url.rsplit("/", 1)[1])

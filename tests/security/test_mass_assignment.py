@@ -20,9 +20,9 @@ import pytest
 
 from tests.notifications.helpers import Device
 from tests.security.matrix import HANGZHOU, LINA, YUNQI, letter, random_id
-from tests.support.flows import detail, hr, post, signed_in, submit, uploaded
+from tests.support.flows import detail, hr, issued, post, signed_in, submit, uploaded
 from tests.support.portal_client import Browser
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import Stack
 
 SERVER_FIELDS: dict[str, Any] = {
     "id": "00000000-0000-0000-0000-000000000001", "status": "completed", "owner": "someone-else",
@@ -145,10 +145,7 @@ def test_updates_of_an_application_take_no_server_fields(sec_stack: Stack, a: Br
 
 def test_a_rating_and_a_reissue_take_no_server_fields(sec_stack: Stack, a: Browser) -> None:
     app_id = submit(sec_stack, a).json()["id"]
-    wait_until(lambda: sec_stack.sandbox_application(app_id) is not None, timeout=30)
-    sec_stack.clerk(app_id, "accept")
-    sec_stack.clerk(app_id, "complete")
-    issued = wait_until(lambda: (d := detail(sec_stack, a, app_id))["certificate"] is not None and d, timeout=60)
+    shown = issued(sec_stack, a, app_id)
     for name, bad in injected({"score": 4, "comment": "好"}, []):
         refused(post(sec_stack, a, f"/api/applications/{app_id}/rating", bad), name)
     for name in ("application_id", "rated_at", "score_by_agency"):
@@ -158,7 +155,7 @@ def test_a_rating_and_a_reissue_take_no_server_fields(sec_stack: Stack, a: Brows
     again = post(sec_stack, a, f"/api/applications/{app_id}/reissue", SERVER_FIELDS)
     assert again.status_code == 200, again.text
     certificate = again.json()["certificate"]
-    assert certificate["certificate_no"] == issued["certificate"]["certificate_no"] + "-1"
+    assert certificate["certificate_no"] == shown["certificate"]["certificate_no"] + "-1"
     assert certificate["expires_on"] != SERVER_FIELDS["expires_on"] and certificate["state"] == "valid"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.support.portal_client import Browser, same_origin
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_until
 
 
 def signed_in(stack: Stack, who: str = "zhangwei", role: str = "person") -> Browser:
@@ -35,6 +35,23 @@ def detail(stack: Stack, browser: Browser, app_id: str) -> dict[str, Any]:
     r = browser.get(f"{stack.portal}/api/applications/{app_id}")
     assert r.status_code == 200, r.text
     return dict(r.json())
+
+
+def issued(stack: Stack, browser: Browser, app_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Once the application is at the provincial system, a clerk accepts and completes it; returns its detail
+    with the certificate issued."""
+    wait_until(lambda: stack.sandbox_application(app_id) is not None, timeout=30)
+    stack.clerk(app_id, "accept")
+    stack.clerk(app_id, "complete")
+    return dict(wait_until(lambda: (d := detail(stack, browser, app_id))["certificate"] is not None and d,
+                           timeout=timeout))
+
+
+def download(stack: Stack, browser: Browser, shown: dict[str, Any]) -> bytes:
+    """The certificate's PDF, as the person downloads it."""
+    r = browser.get(f"{stack.portal}{shown['certificate']['download_url']}")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    return bytes(r.content)
 
 
 def timeline(stack: Stack, browser: Browser, app_id: str) -> list[str]:
