@@ -236,14 +236,15 @@ async def submit(db: AsyncSession, files: FileStore, principal: Principal, key: 
         },
         created_at=now, updated_at=now,
     )
-    db.add(application)
-    db.add(StatusEvent(application_id=application.id, status="submitted", note=None, source="portal", occurred_at=now))
-    await db.flush()
-    await materials.apply_choices(db, files, application, principal, choices, now)
-    await materials.settle(db, application, now)
-    await audit.record_in(db, audit.Entry("application.submit", "ok", "application", str(application.id),
-                                          {"kind": body.kind, "status": application.status}))
     try:
+        db.add(application)
+        db.add(StatusEvent(application_id=application.id, status="submitted", note=None, source="portal",
+                           occurred_at=now))
+        await db.flush()  # a request with the same key that committed since the check above fails here
+        await materials.apply_choices(db, files, application, principal, choices, now)
+        await materials.settle(db, application, now)
+        await audit.record_in(db, audit.Entry("application.submit", "ok", "application", str(application.id),
+                                              {"kind": body.kind, "status": application.status}))
         await db.commit()
     except IntegrityError:
         await db.rollback()

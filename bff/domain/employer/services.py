@@ -177,12 +177,12 @@ async def start_transfer(db: AsyncSession, files: FileStore, principal: Principa
                  "applicant": {"name": body.name, "id_type": body.id_type, "id_number": body.id_number}},
         created_at=now, updated_at=now,
     )
-    db.add(app)
-    await materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
-    await db.flush()
-    await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
-    await audit.record_in(db, audit.Entry("unit.transfer.start", "ok", "application", str(app.id)))
-    try:
+    try:  # a request with the same key that committed since the replay check fails at the flush
+        db.add(app)
+        await materials.event(db, app, "started_by_unit", f"{principal.name}发起转入单位集体户存档，等待本人确认", now)
+        await db.flush()
+        await materials.attach(db, files, app, document, "unit_letter", "new_unit", "unit", now)
+        await audit.record_in(db, audit.Entry("unit.transfer.start", "ok", "application", str(app.id)))
         await db.commit()
     except IntegrityError:
         await db.rollback()
@@ -245,17 +245,17 @@ async def apply_for_employee(db: AsyncSession, files: FileStore, principal: Prin
                  "applicant": {"name": body.name, "id_type": body.id_type, "id_number": body.id_number}},
         created_at=now, updated_at=now,
     )
-    db.add(app)
-    db.add(StatusEvent(application_id=app.id, status="submitted", note=f"{principal.name}代为申请", source="portal",
-                       occurred_at=now))
-    await db.flush()
-    await materials.attach(db, files, app, letter, "unit_letter", "current_unit", "unit", now)
-    if review_letter is not None:
-        await materials.attach(db, files, app, review_letter, "review_letter", "review_unit", "unit", now)
-    await materials.settle(db, app, now)
-    await audit.record_in(db, audit.Entry("unit.application.submit", "ok", "application", str(app.id),
-                                          {"kind": body.kind}))
-    try:
+    try:  # a request with the same key that committed since the replay check fails at the flush
+        db.add(app)
+        db.add(StatusEvent(application_id=app.id, status="submitted", note=f"{principal.name}代为申请",
+                           source="portal", occurred_at=now))
+        await db.flush()
+        await materials.attach(db, files, app, letter, "unit_letter", "current_unit", "unit", now)
+        if review_letter is not None:
+            await materials.attach(db, files, app, review_letter, "review_letter", "review_unit", "unit", now)
+        await materials.settle(db, app, now)
+        await audit.record_in(db, audit.Entry("unit.application.submit", "ok", "application", str(app.id),
+                                              {"kind": body.kind}))
         await db.commit()
     except IntegrityError:
         await db.rollback()
